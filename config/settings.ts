@@ -1,0 +1,234 @@
+/**
+ * Settings: every environment variable yychat reads, validated once at
+ * start-up. A bad value stops start-up with a message naming the variable and
+ * the allowed range.
+ */
+import { z } from "zod";
+import { DEFAULTS } from "./defaults.ts";
+
+/** Raised when the environment holds a value the server cannot run with. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function int(min: number, max: number, fallback: number) {
+  return z.string().trim().optional().transform((raw, ctx) => {
+    if (raw === undefined || raw === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: "custom", message: `must be an integer from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+/** Seconds in the environment (fractions allowed), milliseconds in the settings. */
+function secondsAsMs(min: number, max: number, fallback: number) {
+  return z.string().trim().optional().transform((raw, ctx) => {
+    if (raw === undefined || raw === "") return Math.round(fallback * 1000);
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a number of seconds from ${min} to ${max}`,
+      });
+      return z.NEVER;
+    }
+    return Math.round(n * 1000);
+  });
+}
+
+function num(min: number, max: number, fallback: number) {
+  return z.string().trim().optional().transform((raw, ctx) => {
+    if (raw === undefined || raw === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      ctx.addIssue({ code: "custom", message: `must be a number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+function bool(fallback: boolean) {
+  return z.string().trim().optional().transform((raw, ctx) => {
+    if (raw === undefined || raw === "") return fallback;
+    const v = raw.toLowerCase();
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off"].includes(v)) return false;
+    ctx.addIssue({ code: "custom", message: "must be true or false" });
+    return z.NEVER;
+  });
+}
+
+function str(fallback: string) {
+  return z.string().trim().optional().transform((raw) => raw || fallback);
+}
+
+const optionalStr = z.string().trim().optional().transform((raw) => raw || undefined);
+
+const list = z.string().optional().transform((raw) =>
+  (raw ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+);
+
+const EnvSchema = z.object({
+  SERVER_HOST: str(DEFAULTS.serverHost),
+  SERVER_PORT: int(0, 65535, DEFAULTS.serverPort),
+  YYCHAT_ALLOW_PUBLIC_WITHOUT_KEY: bool(false),
+  YYCHAT_API_KEY: list,
+  YYCHAT_ALLOWED_ORIGINS: list,
+  WS_MAX_CONNECTIONS: int(1, 1_000_000, DEFAULTS.maxConnections),
+  WS_HEARTBEAT_INTERVAL: secondsAsMs(0.01, 3600, DEFAULTS.heartbeatIntervalSeconds),
+  WS_CONNECTION_TIMEOUT: secondsAsMs(0.01, 86_400, DEFAULTS.connectionTimeoutSeconds),
+  WS_MESSAGE_SIZE_LIMIT: int(64, 64 * 1024 * 1024, DEFAULTS.maxMessageBytes),
+  WS_MAX_BUFFERED_BYTES: int(1024, 1024 * 1024 * 1024, DEFAULTS.maxBufferedBytes),
+  WS_MAILBOX_CAPACITY: int(1, 100_000, DEFAULTS.mailboxCapacity),
+  WS_MESSAGES_PER_SECOND: int(0, 1_000_000, DEFAULTS.messagesPerSecond),
+  WS_MAX_STREAMS_PER_CONNECTION: int(1, 1000, DEFAULTS.maxStreamsPerConnection),
+  WS_AUTH_TIMEOUT: secondsAsMs(0.01, 300, DEFAULTS.authTimeoutSeconds),
+  SHUTDOWN_GRACE_PERIOD: secondsAsMs(0, 600, DEFAULTS.shutdownGraceSeconds),
+  HTTP_MAX_REQUEST_BYTES: int(1024, 256 * 1024 * 1024, DEFAULTS.maxRequestBytes),
+  YYCHAT_DATA_DIR: str(DEFAULTS.dataDir),
+  YYCHAT_MCP_CONFIG: str(DEFAULTS.mcpConfigPath),
+  YYCHAT_PERSONALITIES_DIR: str(DEFAULTS.personalitiesDir),
+  DEFAULT_PERSONALITY: str(DEFAULTS.defaultPersonality),
+  USE_TOOLS_DEFAULT: bool(true),
+  STREAM_DEFAULT: bool(true),
+  OPENAI_API_KEY: optionalStr,
+  OPENAI_BASE_URL: optionalStr.pipe(
+    z.union([z.undefined(), z.url({ message: "must be an http(s) URL" })]),
+  ),
+  OPENAI_MODEL: str(DEFAULTS.openaiModel),
+  OPENAI_TEMPERATURE: num(0, 2, DEFAULTS.openaiTemperature),
+  PROVIDER_TIMEOUT: secondsAsMs(0.1, 3600, DEFAULTS.providerTimeoutSeconds),
+  PROVIDER_MAX_RETRIES: int(0, 10, DEFAULTS.providerMaxRetries),
+  MAX_MESSAGE_HISTORY_COUNT: int(0, 10_000, DEFAULTS.maxMessageHistoryCount),
+  CONTEXT_TOKEN_BUDGET: int(256, 2_000_000, DEFAULTS.contextTokenBudget),
+  TOOL_MAX_ROUNDS: int(1, 50, DEFAULTS.maxToolRounds),
+  TOOL_TIMEOUT: secondsAsMs(0.01, 600, DEFAULTS.toolTimeoutSeconds),
+  DEFAULT_TIMEZONE: str(DEFAULTS.defaultTimezone).refine(isTimezone, "must be an IANA time zone"),
+  TAVILY_API_KEY: optionalStr,
+  TAVILY_BASE_URL: str("https://api.tavily.com"),
+  LOG_LEVEL: z.string().trim().toLowerCase().optional()
+    .transform((raw) => raw || DEFAULTS.logLevel)
+    .pipe(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` })),
+});
+
+function isTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Everything the server reads from its environment, typed and with units. */
+export interface Settings {
+  host: string;
+  port: number;
+  /** Allow a non-loopback bind without `YYCHAT_API_KEY` (off: refuse to start). */
+  allowPublicWithoutKey: boolean;
+  /** Accepted API keys; empty means no authentication (loopback only). */
+  apiKeys: string[];
+  /** Allowed `Origin` values for browser upgrades; empty allows any. */
+  allowedOrigins: string[];
+  ws: {
+    maxConnections: number;
+    heartbeatIntervalMs: number;
+    connectionTimeoutMs: number;
+    maxMessageBytes: number;
+    maxBufferedBytes: number;
+    mailboxCapacity: number;
+    /** 0 disables the per-connection rate limit. */
+    messagesPerSecond: number;
+    maxStreamsPerConnection: number;
+    authTimeoutMs: number;
+  };
+  shutdownGraceMs: number;
+  maxRequestBytes: number;
+  dataDir: string;
+  mcpConfigPath: string;
+  personalitiesDir: string;
+  defaultPersonality: string;
+  useToolsDefault: boolean;
+  streamDefault: boolean;
+  provider: {
+    /** Absent with no base URL: the built-in offline provider is used. */
+    apiKey: string | undefined;
+    baseUrl: string | undefined;
+    model: string;
+    temperature: number;
+    timeoutMs: number;
+    maxRetries: number;
+  };
+  maxMessageHistoryCount: number;
+  contextTokenBudget: number;
+  maxToolRounds: number;
+  toolTimeoutMs: number;
+  defaultTimezone: string;
+  tavily: { apiKey: string | undefined; baseUrl: string };
+  logLevel: LogLevel;
+}
+
+/**
+ * Parses the environment into {@linkcode Settings}.
+ *
+ * @throws {ConfigError} naming every bad variable and its allowed range
+ */
+export function loadSettings(env: Record<string, string | undefined>): Settings {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      return `  ${name} ${issue.message} (got ${JSON.stringify(env[name] ?? null)})`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return {
+    host: e.SERVER_HOST,
+    port: e.SERVER_PORT,
+    allowPublicWithoutKey: e.YYCHAT_ALLOW_PUBLIC_WITHOUT_KEY,
+    apiKeys: e.YYCHAT_API_KEY,
+    allowedOrigins: e.YYCHAT_ALLOWED_ORIGINS,
+    ws: {
+      maxConnections: e.WS_MAX_CONNECTIONS,
+      heartbeatIntervalMs: e.WS_HEARTBEAT_INTERVAL,
+      connectionTimeoutMs: e.WS_CONNECTION_TIMEOUT,
+      maxMessageBytes: e.WS_MESSAGE_SIZE_LIMIT,
+      maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+      mailboxCapacity: e.WS_MAILBOX_CAPACITY,
+      messagesPerSecond: e.WS_MESSAGES_PER_SECOND,
+      maxStreamsPerConnection: e.WS_MAX_STREAMS_PER_CONNECTION,
+      authTimeoutMs: e.WS_AUTH_TIMEOUT,
+    },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_PERIOD,
+    maxRequestBytes: e.HTTP_MAX_REQUEST_BYTES,
+    dataDir: e.YYCHAT_DATA_DIR,
+    mcpConfigPath: e.YYCHAT_MCP_CONFIG,
+    personalitiesDir: e.YYCHAT_PERSONALITIES_DIR,
+    defaultPersonality: e.DEFAULT_PERSONALITY,
+    useToolsDefault: e.USE_TOOLS_DEFAULT,
+    streamDefault: e.STREAM_DEFAULT,
+    provider: {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL,
+      model: e.OPENAI_MODEL,
+      temperature: e.OPENAI_TEMPERATURE,
+      timeoutMs: e.PROVIDER_TIMEOUT,
+      maxRetries: e.PROVIDER_MAX_RETRIES,
+    },
+    maxMessageHistoryCount: e.MAX_MESSAGE_HISTORY_COUNT,
+    contextTokenBudget: e.CONTEXT_TOKEN_BUDGET,
+    maxToolRounds: e.TOOL_MAX_ROUNDS,
+    toolTimeoutMs: e.TOOL_TIMEOUT,
+    defaultTimezone: e.DEFAULT_TIMEZONE,
+    tavily: { apiKey: e.TAVILY_API_KEY, baseUrl: e.TAVILY_BASE_URL },
+    logLevel: e.LOG_LEVEL,
+  };
+}

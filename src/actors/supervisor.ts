@@ -1,0 +1,222 @@
+/**
+ * Supervisor: admits or refuses connections against the limit, keeps the
+ * registry and the statistics, runs ONE liveness sweep for every connection
+ * on one timer, reconciles its registry with socket state (a connection whose
+ * socket closed without a `close` event, or whose close handshake stalled, is
+ * stopped and dropped) and shuts everything down in order.
+ *
+ * Supervision policy: connections are `temporary` children (never
+ * restarted); a handler crash becomes an `error` event and the connection
+ * lives on (see the router).
+ */
+import type { Logger } from "../logger.ts";
+import { CloseCode } from "../protocol/close_codes.ts";
+import type { StatusData } from "../protocol/messages.ts";
+import type { Router } from "../router/router.ts";
+import type { Clock, TimerId } from "./clock.ts";
+import { Connection, type ConnectionLimits } from "./connection.ts";
+
+export interface SupervisorOptions {
+  maxConnections: number;
+  /** Period of the liveness sweep. */
+  heartbeatIntervalMs: number;
+  /** Silence after which a connection is closed with 4000. */
+  connectionTimeoutMs: number;
+  /** How long a close handshake may take before the connection is dropped anyway. */
+  closeGraceMs?: number;
+  limits: ConnectionLimits;
+  router: Router;
+  clock: Clock;
+  logger: Logger;
+}
+
+export type SupervisorStatus = "running" | "draining" | "stopped";
+
+/** Why `admit` refused, for the HTTP answer. */
+export type Refusal = "at_capacity" | "shutting_down";
+
+type SupervisorMsg =
+  | { type: "stopped"; conn: Connection; code: number; reason: string }
+  | { type: "sweep" };
+
+export class Supervisor {
+  readonly #opts: SupervisorOptions;
+  readonly #registry = new Map<string, Connection>();
+  readonly #startedAtMs: number;
+  #status: SupervisorStatus = "running";
+  #sweepTimer: TimerId | undefined;
+  #totalConnections = 0;
+  #totalMessages = 0;
+  #idle: (() => void) | undefined;
+
+  constructor(options: SupervisorOptions) {
+    this.#opts = options;
+    this.#startedAtMs = options.clock.now();
+    this.#sweepTimer = options.clock.setInterval(
+      () => this.send({ type: "sweep" }),
+      options.heartbeatIntervalMs,
+    );
+  }
+
+  get status(): SupervisorStatus {
+    return this.#status;
+  }
+
+  /** Connections registered now. */
+  get size(): number {
+    return this.#registry.size;
+  }
+
+  /** Why a new connection would be refused now, or undefined if it would be admitted. */
+  refusal(): Refusal | undefined {
+    if (this.#status !== "running") return "shutting_down";
+    if (this.#registry.size >= this.#opts.maxConnections) return "at_capacity";
+    return undefined;
+  }
+
+  /**
+   * Registers a freshly upgraded socket as a connection actor. Call right
+   * after `refusal()` returned undefined, in the same tick.
+   */
+  admit(
+    socket: WebSocket,
+    auth: { principal: string | undefined; authRequired: boolean },
+  ): Connection {
+    const refusal = this.refusal();
+    if (refusal !== undefined) throw new RangeError(`Cannot admit connection: ${refusal}`);
+    const conn = new Connection({
+      socket,
+      clientId: crypto.randomUUID(),
+      router: this.#opts.router,
+      clock: this.#opts.clock,
+      logger: this.#opts.logger,
+      limits: this.#opts.limits,
+      principal: auth.principal,
+      authRequired: auth.authRequired,
+      onFrame: () => this.#totalMessages++,
+      onStopped: (c, code, reason) => this.send({ type: "stopped", conn: c, code, reason }),
+    });
+    this.#registry.set(conn.clientId, conn);
+    this.#totalConnections++;
+    this.#opts.logger.info("ws_open", { client_id: conn.clientId, active: this.#registry.size });
+    return conn;
+  }
+
+  /** `status_response.data` and `GET /ws/status`. */
+  stats(): StatusData {
+    return {
+      total_connections: this.#totalConnections,
+      active_connections: this.#registry.size,
+      total_messages: this.#totalMessages,
+      max_connections: this.#opts.maxConnections,
+      uptime: (this.#opts.clock.now() - this.#startedAtMs) / 1000,
+    };
+  }
+
+  /** Handles one supervisor message. All are synchronous state changes. */
+  send(msg: SupervisorMsg): boolean {
+    if (this.#status === "stopped" && msg.type === "sweep") return false;
+    this.#receive(msg);
+    return true;
+  }
+
+  #receive(msg: SupervisorMsg): void {
+    switch (msg.type) {
+      case "stopped": {
+        if (this.#registry.get(msg.conn.clientId) !== msg.conn) return;
+        this.#registry.delete(msg.conn.clientId);
+        this.#opts.logger.info("ws_close", {
+          client_id: msg.conn.clientId,
+          code: msg.code,
+          reason: msg.reason,
+          duration_ms: this.#opts.clock.now() - msg.conn.openedAtMs,
+          active: this.#registry.size,
+        });
+        if (this.#registry.size === 0) this.#idle?.();
+        return;
+      }
+      case "sweep":
+        this.#sweep();
+        return;
+      default: {
+        const never: never = msg;
+        throw new TypeError(`Unknown supervisor message: ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /**
+   * The liveness sweep: closes silent connections, and reconciles the
+   * registry with the sockets so nothing leaks when a `close` event is lost.
+   */
+  #sweep(): void {
+    const now = this.#opts.clock.now();
+    const { connectionTimeoutMs, limits } = this.#opts;
+    const closeGraceMs = this.#opts.closeGraceMs ?? 5000;
+    for (const conn of [...this.#registry.values()]) {
+      const state = conn.readyState;
+      if (state === WebSocket.CLOSED) {
+        conn.stop(CloseCode.normal, "socket closed");
+      } else if (conn.status === "closing" || state === WebSocket.CLOSING) {
+        if (conn.closingSinceMs === 0) conn.closingSinceMs = now;
+        else if (now - conn.closingSinceMs > closeGraceMs) {
+          conn.stop(CloseCode.normal, "close handshake timed out");
+        }
+      } else if (now - conn.lastSeenMs > connectionTimeoutMs) {
+        conn.close(CloseCode.connectionTimeout, "connection timeout");
+      } else if (conn.bufferedAmount > limits.maxBufferedBytes) {
+        conn.close(CloseCode.slowConsumer, "slow consumer: too much unread data");
+      }
+    }
+  }
+
+  /** Runs one sweep now (tests, and the reconciliation after shutdown). */
+  sweep(): void {
+    this.send({ type: "sweep" });
+  }
+
+  /**
+   * Graceful shutdown: refuse new connections, tell clients, give running
+   * streams up to `graceMs` to finish, cancel the rest, close every
+   * connection with 1001, and wait (bounded) until all are released.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.#status !== "running") return;
+    this.#status = "draining";
+    const { clock, logger } = this.#opts;
+    logger.info("supervisor_draining", { active: this.#registry.size, grace_ms: graceMs });
+    const conns = [...this.#registry.values()];
+    for (const conn of conns) {
+      conn.send({
+        type: "server_shutdown",
+        message: "Server is shutting down; running replies may finish, then the connection closes",
+        grace_seconds: graceMs / 1000,
+      });
+    }
+    await within(Promise.all(conns.map((c) => c.tasks.settled())), graceMs, clock);
+    for (const conn of this.#registry.values()) {
+      conn.close(CloseCode.goingAway, "server shutting down");
+    }
+    if (this.#registry.size > 0) {
+      await within(new Promise<void>((resolve) => this.#idle = resolve), 2000, clock);
+    }
+    for (const conn of [...this.#registry.values()]) {
+      conn.stop(CloseCode.goingAway, "server shutting down");
+    }
+    if (this.#sweepTimer !== undefined) clock.clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    this.#status = "stopped";
+    logger.info("supervisor_stopped", {});
+  }
+}
+
+/** Waits for `promise`, but at most `ms`. */
+async function within(promise: Promise<unknown>, ms: number, clock: Clock): Promise<void> {
+  let timer: TimerId | undefined;
+  const timeout = new Promise<void>((resolve) => timer = clock.setTimeout(resolve, ms));
+  try {
+    await Promise.race([promise, timeout]);
+  } finally {
+    clock.clearTimeout(timer!);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The chat engine's contract with its callers (the WebSocket text handler
+ * and the REST API) and with its parts (provider, memory, tools).
+ */
+import type { FinishReason } from "../protocol/messages.ts";
+import type { ErrorCode } from "../protocol/error_codes.ts";
+
+export type { FinishReason };
+
+export type ChatRole = "system" | "user" | "assistant" | "tool";
+
+/** A model-requested tool call; `arguments` is the raw JSON text the model produced. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** One message of a conversation, OpenAI Chat Completions shape (text only). */
+export interface ChatMessage {
+  role: ChatRole;
+  content: string | null;
+  /** Assistant messages that call tools. */
+  tool_calls?: ToolCall[];
+  /** Tool results: the call they answer. */
+  tool_call_id?: string;
+  /** Tool results: the tool's name. */
+  name?: string;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** Per-request sampling overrides (REST body fields). */
+export interface SamplingOverrides {
+  model?: string;
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+  stop?: string[];
+}
+
+export interface EngineRequest {
+  /**
+   * New input. WebSocket: one user message. REST: the client's whole message
+   * list (its own system prompt is combined with the personality's).
+   */
+  messages: ChatMessage[];
+  /** Memory key; without it nothing is recalled or stored. */
+  conversationId?: string;
+  /** Unknown id → EngineError "personality_not_found". Default from settings. */
+  personalityId?: string;
+  useTools: boolean;
+  /** Memory namespace (derived from the API key; "" without auth). */
+  namespace: string;
+  overrides?: SamplingOverrides;
+}
+
+/** What `ChatEngine.run` yields, in order: deltas and tool events, then one `done`. */
+export type EngineEvent =
+  | { type: "delta"; content: string }
+  | { type: "tool_call"; id: string; name: string; arguments: unknown }
+  | { type: "tool_result"; id: string; name: string; ok: boolean }
+  | { type: "done"; finishReason: FinishReason; content: string; model: string; usage?: Usage };
+
+/** Codes the engine fails with; each is a stable protocol error code. */
+export type EngineErrorCode = Extract<
+  ErrorCode,
+  | "rate_limited"
+  | "upstream_timeout"
+  | "upstream_error"
+  | "cancelled"
+  | "personality_not_found"
+  | "validation_error"
+  | "internal_error"
+>;
+
+/** The one error type `ChatEngine.run` throws; `code` is stable. */
+export class EngineError extends Error {
+  override name = "EngineError";
+  constructor(readonly code: EngineErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}

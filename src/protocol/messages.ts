@@ -1,0 +1,220 @@
+/**
+ * Every WebSocket message as a zod schema, with its inferred type under the
+ * same name. Inbound messages are validated once, in the connection actor;
+ * outbound events are built by handlers from these types (not re-validated on
+ * the hot path) and described by `GET /ws/schema`.
+ */
+import { z } from "zod";
+import type { ErrorCode, ErrorType } from "./error_codes.ts";
+
+/** Longest `request_id` accepted. */
+export const MAX_REQUEST_ID_LENGTH = 128;
+
+const requestId = z.string().min(1).max(MAX_REQUEST_ID_LENGTH);
+
+/** Fields any client message may carry. Unknown extra fields are ignored. */
+const inboundBase = {
+  /** Client clock, float seconds since the epoch (informational). */
+  timestamp: z.number().optional(),
+  /** Ignored: the server assigns `client_id`. */
+  client_id: z.string().nullish(),
+  /** Echoed on every event answering this message. */
+  request_id: requestId.optional(),
+};
+
+export const Heartbeat = z.object({ type: z.literal("heartbeat"), ...inboundBase });
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+export const Ping = z.object({ type: z.literal("ping"), ...inboundBase });
+export type Ping = z.infer<typeof Ping>;
+
+export const GetStatus = z.object({ type: z.literal("get_status"), ...inboundBase });
+export type GetStatus = z.infer<typeof GetStatus>;
+
+export const TextMessage = z.object({
+  type: z.literal("text_message"),
+  ...inboundBase,
+  content: z.string().refine((s) => s.trim().length > 0, "must be a non-empty string"),
+  conversation_id: z.string().min(1).max(256).nullish(),
+  personality_id: z.string().min(1).max(256).nullish(),
+  use_tools: z.boolean().nullish(),
+  stream: z.boolean().nullish(),
+  /** Opt in to `tool_call` / `tool_result` events. */
+  tool_events: z.boolean().optional(),
+});
+export type TextMessage = z.infer<typeof TextMessage>;
+
+export const Cancel = z.object({
+  type: z.literal("cancel"),
+  ...inboundBase,
+  request_id: requestId,
+});
+export type Cancel = z.infer<typeof Cancel>;
+
+export const Auth = z.object({
+  type: z.literal("auth"),
+  ...inboundBase,
+  token: z.string().min(1).max(4096),
+});
+export type Auth = z.infer<typeof Auth>;
+
+/** Every client → server message. */
+export const InboundMessage = z.discriminatedUnion("type", [
+  Heartbeat,
+  Ping,
+  GetStatus,
+  TextMessage,
+  Cancel,
+  Auth,
+]);
+export type InboundMessage = z.infer<typeof InboundMessage>;
+export type InboundType = InboundMessage["type"];
+
+/** Schema of each inbound type, for validation after the `type` pre-check. */
+export const INBOUND_SCHEMAS: {
+  [K in InboundType]: z.ZodType<Extract<InboundMessage, { type: K }>>;
+} = {
+  heartbeat: Heartbeat,
+  ping: Ping,
+  get_status: GetStatus,
+  text_message: TextMessage,
+  cancel: Cancel,
+  auth: Auth,
+};
+
+// ---------------------------------------------------------------- outbound
+
+const outboundBase = {
+  /** Server clock, float seconds since the epoch. */
+  timestamp: z.number(),
+  client_id: z.string(),
+  request_id: z.string().optional(),
+};
+
+const streamBase = { ...outboundBase, request_id: z.string(), seq: z.number().int().min(1) };
+
+export const ConnectionEstablished = z.object({
+  type: z.literal("connection_established"),
+  ...outboundBase,
+  message: z.string(),
+  /** Whether an `auth` frame is expected before anything else. */
+  auth_required: z.boolean().optional(),
+});
+
+export const HeartbeatResponse = z.object({
+  type: z.literal("heartbeat_response"),
+  ...outboundBase,
+});
+export const Pong = z.object({ type: z.literal("pong"), ...outboundBase });
+
+export const StatusData = z.object({
+  total_connections: z.number().int(),
+  active_connections: z.number().int(),
+  total_messages: z.number().int(),
+  max_connections: z.number().int(),
+  uptime: z.number(),
+});
+export type StatusData = z.infer<typeof StatusData>;
+
+export const StatusResponse = z.object({
+  type: z.literal("status_response"),
+  ...outboundBase,
+  data: StatusData,
+});
+
+export const AuthOk = z.object({ type: z.literal("auth_ok"), ...outboundBase });
+
+export const ProcessingStart = z.object({
+  type: z.literal("processing_start"),
+  ...outboundBase,
+  request_id: z.string(),
+  seq: z.number().int().optional(),
+});
+export const StreamStart = z.object({ type: z.literal("stream_start"), ...streamBase });
+export const StreamChunk = z.object({
+  type: z.literal("stream_chunk"),
+  ...streamBase,
+  content: z.string(),
+});
+export const FinishReason = z.enum([
+  "stop",
+  "length",
+  "tool_calls",
+  "content_filter",
+  "cancelled",
+  "error",
+]);
+export type FinishReason = z.infer<typeof FinishReason>;
+export const StreamEnd = z.object({
+  type: z.literal("stream_end"),
+  ...streamBase,
+  full_content: z.string(),
+  finish_reason: FinishReason,
+  conversation_id: z.string().optional(),
+});
+export const TextResponse = z.object({
+  type: z.literal("text_response"),
+  ...outboundBase,
+  request_id: z.string(),
+  content: z.string(),
+  conversation_id: z.string().nullable(),
+  finish_reason: FinishReason.optional(),
+});
+export const ToolCallEvent = z.object({
+  type: z.literal("tool_call"),
+  ...streamBase,
+  name: z.string(),
+  arguments: z.unknown(),
+});
+export const ToolResultEvent = z.object({
+  type: z.literal("tool_result"),
+  ...streamBase,
+  name: z.string(),
+  ok: z.boolean(),
+});
+export const ServerShutdown = z.object({
+  type: z.literal("server_shutdown"),
+  ...outboundBase,
+  message: z.string(),
+  grace_seconds: z.number(),
+});
+export const ErrorEvent = z.object({
+  type: z.literal("error"),
+  ...outboundBase,
+  seq: z.number().int().optional(),
+  error: z.object({ message: z.string(), type: z.string(), code: z.string() }),
+});
+
+/** Every server → client event. */
+export const OutboundEvent = z.discriminatedUnion("type", [
+  ConnectionEstablished,
+  HeartbeatResponse,
+  Pong,
+  StatusResponse,
+  AuthOk,
+  ProcessingStart,
+  StreamStart,
+  StreamChunk,
+  StreamEnd,
+  TextResponse,
+  ToolCallEvent,
+  ToolResultEvent,
+  ServerShutdown,
+  ErrorEvent,
+]);
+export type OutboundEvent = z.infer<typeof OutboundEvent>;
+
+/**
+ * An outbound event before the connection stamps it: the connection adds
+ * `timestamp` and `client_id` (and nothing else) when it sends.
+ */
+export type OutboundBody = OutboundEvent extends infer E
+  ? E extends OutboundEvent ? Omit<E, "timestamp" | "client_id"> : never
+  : never;
+
+/** The `error` field of an error event. */
+export interface ErrorBody {
+  message: string;
+  type: ErrorType;
+  code: ErrorCode;
+}
