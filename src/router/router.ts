@@ -23,6 +23,8 @@ export interface ConnectionContext {
   send(body: OutboundBody): boolean;
   /** Marks the connection authenticated as `principal` (auth handler only). */
   authenticate(principal: string): void;
+  /** Closes the connection with a documented close code. */
+  close(code: number, reason: string): void;
 }
 
 export interface Handler<M extends InboundMessage = InboundMessage> {
@@ -131,4 +133,13 @@ export function sendError(
   };
   if (requestId !== undefined) body.request_id = requestId;
   return ctx.send(body);
+}
+
+/** `body` with the client's `request_id` echoed when it sent one. */
+export function echoRequestId<B extends OutboundBody>(
+  msg: { request_id?: string | undefined },
+  body: B,
+): B {
+  if (msg.request_id !== undefined) (body as { request_id?: string }).request_id = msg.request_id;
+  return body;
 }

@@ -1,0 +1,57 @@
+import type { Auth } from "../src/protocol/messages.ts";
+import { CloseCode } from "../src/protocol/close_codes.ts";
+import { ProtocolError } from "../src/protocol/error_codes.ts";
+import {
+  type ConnectionContext,
+  echoRequestId,
+  type Handler,
+  type Middleware,
+  sendError,
+} from "../src/router/router.ts";
+import type { ApiKeys } from "../src/server/api_keys.ts";
+
+/**
+ * `{type:"auth", token}`: the first frame of a client that could not send its
+ * key in a header or subprotocol. A wrong token is answered with
+ * `auth_failed` and close 4500.
+ */
+export class AuthHandler implements Handler<Auth> {
+  readonly name = "AuthHandler";
+  readonly #keys: ApiKeys;
+
+  constructor(keys: ApiKeys) {
+    this.#keys = keys;
+  }
+
+  handle(msg: Auth, ctx: ConnectionContext): void {
+    if (!this.#keys.required) {
+      ctx.send(echoRequestId(msg, { type: "auth_ok" }));
+      return;
+    }
+    const principal = this.#keys.verify(msg.token);
+    if (principal === undefined) {
+      sendError(
+        ctx,
+        new ProtocolError("auth_failed", "Authentication failed: invalid token"),
+        msg.request_id,
+      );
+      ctx.close(CloseCode.unauthorized, "authentication failed");
+      return;
+    }
+    ctx.authenticate(principal);
+    ctx.send(echoRequestId(msg, { type: "auth_ok" }));
+  }
+}
+
+/** Serves nothing but `auth` until the connection is authenticated. */
+export class AuthGate implements Middleware {
+  readonly name = "AuthGate";
+
+  check(msg: { type: string }, ctx: ConnectionContext): ProtocolError | undefined {
+    if (ctx.authenticated || msg.type === "auth") return undefined;
+    return new ProtocolError(
+      "auth_required",
+      `Authentication required: send an "auth" frame before "${msg.type}"`,
+    );
+  }
+}

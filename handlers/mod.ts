@@ -1,0 +1,40 @@
+/**
+ * The handler registry: which handler answers which message type, and the
+ * middleware chain in front of them.
+ */
+import type { Clock } from "../src/actors/clock.ts";
+import type { Logger } from "../src/logger.ts";
+import type { StatusData } from "../src/protocol/messages.ts";
+import { RateLimit } from "../src/router/rate_limit.ts";
+import { Router } from "../src/router/router.ts";
+import { errorMessage } from "../src/actors/spawn.ts";
+import type { ApiKeys } from "../src/server/api_keys.ts";
+import { AuthGate, AuthHandler } from "./auth.ts";
+import { GetStatusHandler } from "./get_status.ts";
+import { HeartbeatHandler } from "./heartbeat.ts";
+import { PingHandler } from "./ping.ts";
+
+export interface RouterDeps {
+  /** The supervisor's statistics (`get_status`). */
+  stats: () => StatusData;
+  clock: Clock;
+  logger: Logger;
+  /** Per-connection message rate; 0 turns the limit off. */
+  messagesPerSecond: number;
+  keys: ApiKeys;
+}
+
+/** Builds the router with every stage-1 handler and the default middleware. */
+export function createRouter(deps: RouterDeps): Router {
+  const router = new Router((err, msg) =>
+    deps.logger.error("handler_crashed", { type: msg.type, error: errorMessage(err) })
+  );
+  router.use(new AuthGate());
+  if (deps.messagesPerSecond > 0) router.use(new RateLimit(deps.messagesPerSecond, deps.clock));
+  router
+    .register("auth", new AuthHandler(deps.keys))
+    .register("heartbeat", new HeartbeatHandler())
+    .register("ping", new PingHandler())
+    .register("get_status", new GetStatusHandler(deps.stats));
+  return router;
+}

@@ -1,0 +1,65 @@
+/**
+ * yychat entry point: reads the environment (and `.env`), checks exposure,
+ * serves the app, and shuts down gracefully on SIGINT/SIGTERM.
+ */
+import { readEnvFile } from "./config/env_file.ts";
+import { ConfigError, loadSettings, type Settings } from "./config/settings.ts";
+import { Logger } from "./src/logger.ts";
+import { createApp } from "./src/server/app.ts";
+import { checkExposure, isLoopback } from "./src/server/exposure.ts";
+
+async function main(): Promise<number> {
+  let settings: Settings;
+  try {
+    settings = loadSettings({ ...(await readEnvFile(".env")), ...Deno.env.toObject() });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    return 2;
+  }
+  const exposure = checkExposure(settings);
+  if (exposure !== undefined) {
+    console.error(exposure);
+    return 2;
+  }
+  const logger = new Logger(settings.logLevel);
+  if (settings.apiKeys.length === 0) {
+    logger.warn("auth_disabled", {
+      message: isLoopback(settings.host)
+        ? "No YYCHAT_API_KEY set: authentication is OFF, so the server listens on loopback only"
+        : "No YYCHAT_API_KEY set and a public bind was explicitly allowed: ANYONE who can reach this port can use it",
+      host: settings.host,
+    });
+  }
+
+  const app = createApp(settings, { logger });
+  const ac = new AbortController();
+  const server = Deno.serve({
+    hostname: settings.host,
+    port: settings.port,
+    signal: ac.signal,
+    onListen: ({ hostname, port }) => {
+      logger.info("listening", {
+        url: `http://${hostname}:${port}`,
+        ws: `ws://${hostname}:${port}/ws/chat`,
+      });
+    },
+  }, app.handler);
+
+  const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<string>();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => requestStop(signal));
+  }
+  const signal = await stopRequested;
+  logger.info("shutdown", { signal });
+  // Force exit if a second signal arrives or the drain overruns its bound.
+  const hardStop = setTimeout(() => Deno.exit(1), settings.shutdownGraceMs + 10_000);
+  await app.shutdown();
+  ac.abort();
+  await server.finished;
+  clearTimeout(hardStop);
+  logger.info("stopped", {});
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,18 @@
+/**
+ * JSON Schema of every WebSocket message, generated from the zod schemas
+ * (served at `GET /ws/schema`, checked in as `docs/schema.json`).
+ */
+import { z } from "zod";
+import { InboundMessage, OutboundEvent } from "./messages.ts";
+
+let cached: Record<string, unknown> | undefined;
+
+export function wsJsonSchema(): Record<string, unknown> {
+  cached ??= {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    title: "yychat WebSocket protocol (/ws/chat)",
+    inbound: z.toJSONSchema(InboundMessage, { io: "input", unrepresentable: "any" }),
+    outbound: z.toJSONSchema(OutboundEvent, { io: "output", unrepresentable: "any" }),
+  };
+  return cached;
+}

@@ -1,0 +1,19 @@
+/**
+ * Exposure policy: without an API key the server stays on loopback, and a
+ * public bind without a key refuses to start unless explicitly allowed.
+ */
+import type { Settings } from "../../config/settings.ts";
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" ||
+    /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Refuses configurations that would expose the server without a key. */
+export function checkExposure(settings: Settings): string | undefined {
+  if (settings.apiKeys.length > 0 || isLoopback(settings.host)) return undefined;
+  if (settings.allowPublicWithoutKey) return undefined;
+  return `Refusing to listen on ${settings.host} without YYCHAT_API_KEY: anyone who can reach it could use ` +
+    `the model. Set YYCHAT_API_KEY, bind SERVER_HOST=127.0.0.1, or set YYCHAT_ALLOW_PUBLIC_WITHOUT_KEY=true`;
+}

@@ -1,0 +1,43 @@
+/** JSON responses, and errors in OpenAI's top-level shape. */
+
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+
+export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
+  const h = new Headers(JSON_HEADERS);
+  if (headers) new Headers(headers).forEach((v, k) => h.set(k, v));
+  return new Response(JSON.stringify(body), { status, headers: h });
+}
+
+export type HttpErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "not_found_error"
+  | "rate_limit_error"
+  | "server_error";
+
+/** `{"error":{"message","type","param","code"}}` with `status`. */
+export function errorResponse(
+  status: number,
+  message: string,
+  options: {
+    type?: HttpErrorType;
+    code?: string | null;
+    param?: string | null;
+    headers?: HeadersInit;
+  } = {},
+): Response {
+  const type = options.type ?? defaultType(status);
+  return json(
+    { error: { message, type, param: options.param ?? null, code: options.code ?? null } },
+    status,
+    options.headers,
+  );
+}
+
+function defaultType(status: number): HttpErrorType {
+  if (status === 401) return "authentication_error";
+  if (status === 404) return "not_found_error";
+  if (status === 429) return "rate_limit_error";
+  if (status >= 500) return "server_error";
+  return "invalid_request_error";
+}
