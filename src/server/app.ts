@@ -28,16 +28,16 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? new Logger(settings.logLevel);
   const keys = new ApiKeys(settings.apiKeys);
-  // The router's get_status handler reads the supervisor, which needs the router.
-  let supervisor: Supervisor | undefined;
+  // The router's get_status handler reads the supervisor, which needs the
+  // router: the closure runs only once messages flow, after both exist.
   const router = createRouter({
-    stats: () => supervisor!.stats(),
+    stats: () => supervisor.stats(),
     clock,
     logger,
     messagesPerSecond: settings.ws.messagesPerSecond,
     keys,
   });
-  supervisor = new Supervisor({
+  const supervisor: Supervisor = new Supervisor({
     maxConnections: settings.ws.maxConnections,
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     connectionTimeoutMs: settings.ws.connectionTimeoutMs,
@@ -59,11 +59,10 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     logger,
   });
-  const sup = supervisor;
   return {
     handler,
-    supervisor: sup,
+    supervisor,
     router,
-    shutdown: () => sup.shutdown(settings.shutdownGraceMs),
+    shutdown: () => supervisor.shutdown(settings.shutdownGraceMs),
   };
 }
