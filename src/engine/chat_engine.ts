@@ -1,0 +1,330 @@
+/**
+ * The chat engine: personality prompt + memory + the client's messages → the
+ * provider, with a multi-round tool loop, streamed as {@linkcode EngineEvent}s.
+ * Used by the WebSocket text handler and the REST API alike.
+ */
+import { EngineError } from "./types.ts";
+import type {
+  ChatMessage,
+  EngineEvent,
+  EngineRequest,
+  FinishReason,
+  ToolCall,
+  Usage,
+} from "./types.ts";
+import { addUsage } from "./provider.ts";
+import type { Provider } from "./provider.ts";
+import { renderSystemPrompt } from "./personalities.ts";
+import type { Personalities, Personality } from "./personalities.ts";
+import type { MemoryStore } from "../memory/store.ts";
+import type { ToolSource, ToolSpec } from "../tools/tool.ts";
+import type { Logger } from "../logger.ts";
+import { silentLogger } from "../logger.ts";
+
+export interface ChatEngineOptions {
+  provider: Provider;
+  memory: MemoryStore;
+  personalities: Personalities;
+  /** Earlier sources win on a name clash: built-ins first, then MCP. */
+  toolSources: ToolSource[];
+  /** Tool-executing rounds per request; then one last call without tools. */
+  maxToolRounds: number;
+  /** Bound on each single tool call. */
+  toolTimeoutMs: number;
+  /** Estimated-token budget for recalled history. */
+  contextTokenBudget: number;
+  /** Most recent stored messages considered for the context. */
+  maxMessageHistoryCount: number;
+  logger?: Logger;
+}
+
+export interface RunOptions {
+  signal: AbortSignal;
+}
+
+/** One executed tool call, as the model and the memory see it. */
+interface ToolOutcome {
+  call: ToolCall;
+  ok: boolean;
+  /** JSON text passed back to the model. */
+  content: string;
+}
+
+/** The chat engine; see the module doc. */
+export class ChatEngine {
+  readonly #provider: Provider;
+  readonly #memory: MemoryStore;
+  readonly #personalities: Personalities;
+  readonly #sources: ToolSource[];
+  readonly #opts: ChatEngineOptions;
+  readonly #logger: Logger;
+
+  constructor(options: ChatEngineOptions) {
+    this.#provider = options.provider;
+    this.#memory = options.memory;
+    this.#personalities = options.personalities;
+    this.#sources = options.toolSources;
+    this.#opts = options;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  /** Model id answering requests (`yychat-offline` for the offline provider). */
+  get model(): string {
+    return this.#provider.model;
+  }
+
+  /** True when the built-in offline demo provider answers. */
+  get offline(): boolean {
+    return this.#provider.offline;
+  }
+
+  get personalities(): Personalities {
+    return this.#personalities;
+  }
+
+  get memory(): MemoryStore {
+    return this.#memory;
+  }
+
+  /** Every tool the engine can offer, de-duplicated by name (earlier sources win). */
+  tools(): ToolSpec[] {
+    return [...this.#toolIndex().values()].map((entry) => entry.spec);
+  }
+
+  /**
+   * Runs one request. Yields deltas and tool events, then exactly one `done`
+   * whose `content` is the concatenation of every delta (all rounds).
+   *
+   * Failure and cancellation: the iterator throws {@linkcode EngineError}
+   * (`cancelled` when `signal` aborts, or a provider code) and no `done` is
+   * emitted; the error carries no partial text, so a caller that must report
+   * what was streamed so far (WS `stream_end{finish_reason:"cancelled"}`)
+   * accumulates the deltas itself. Memory is written once, only after a
+   * complete turn: an error or a cancel stores nothing.
+   *
+   * Stopping iteration early (`break`/`return()`) aborts the provider and
+   * any running tool calls as well.
+   */
+  async *run(request: EngineRequest, { signal }: RunOptions): AsyncGenerator<EngineEvent> {
+    const personality = this.#personalities.get(request.personalityId);
+    const own = new AbortController();
+    const runSignal = AbortSignal.any([signal, own.signal]);
+    try {
+      yield* this.#run(request, personality, runSignal);
+    } catch (err) {
+      if (signal.aborted) {
+        throw new EngineError("cancelled", "The request was cancelled", { cause: err });
+      }
+      if (err instanceof EngineError) throw err;
+      this.#logger.error("engine_failed", { error: String(err) });
+      throw new EngineError(
+        "internal_error",
+        `Chat engine failed: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    } finally {
+      own.abort();
+    }
+  }
+
+  async *#run(
+    request: EngineRequest,
+    personality: Personality,
+    signal: AbortSignal,
+  ): AsyncGenerator<EngineEvent> {
+    const clientSystem = request.messages.filter((m) => m.role === "system");
+    const input = request.messages.filter((m) => m.role !== "system");
+    if (input.length === 0) {
+      throw new EngineError("validation_error", "The request has no user message");
+    }
+    const systemPrompt = [renderSystemPrompt(personality), ...clientSystem.map((m) => m.content)]
+      .filter((s): s is string => typeof s === "string" && s.trim() !== "")
+      .join("\n\n");
+
+    let history: ChatMessage[] = [];
+    if (request.conversationId) {
+      signal.throwIfAborted();
+      try {
+        history = await this.#memory.context(request.namespace, request.conversationId, {
+          query: lastUserText(input),
+          tokenBudget: this.#opts.contextTokenBudget,
+          maxRecentMessages: this.#opts.maxMessageHistoryCount,
+        });
+      } catch (err) {
+        throw new EngineError("internal_error", `Cannot read conversation memory: ${err}`, {
+          cause: err,
+        });
+      }
+    }
+
+    const index = request.useTools ? this.#toolIndex() : new Map<string, ToolEntry>();
+    const allowed = personality.allowed_tools.map((t) => t.tool_name);
+    if (allowed.length > 0) {
+      for (const name of [...index.keys()]) if (!allowed.includes(name)) index.delete(name);
+    }
+    const offered = [...index.values()].map((e) => e.spec);
+
+    const prompt: ChatMessage[] = [{ role: "system", content: systemPrompt }, ...history, ...input];
+    const turn: ChatMessage[] = [];
+    let content = "";
+    let usage: Usage | undefined;
+    let model = this.#provider.model;
+    let finishReason: FinishReason = "stop";
+
+    for (let round = 0;; round++) {
+      signal.throwIfAborted();
+      const withTools = offered.length > 0 && round < this.#opts.maxToolRounds;
+      let roundText = "";
+      let calls: ToolCall[] = [];
+      for await (
+        const event of this.#provider.complete({
+          messages: [...prompt, ...turn],
+          tools: withTools ? offered : undefined,
+          overrides: request.overrides,
+        }, { signal })
+      ) {
+        if (event.type === "delta") {
+          roundText += event.content;
+          content += event.content;
+          yield { type: "delta", content: event.content };
+        } else if (event.type === "tool_calls") {
+          calls = event.calls;
+        } else {
+          finishReason = event.finishReason;
+          usage = addUsage(usage, event.usage);
+          if (event.model) model = event.model;
+        }
+      }
+      if (calls.length === 0 || !withTools) {
+        // A model that asks for tools after the last round gets no more: report it.
+        if (calls.length > 0) finishReason = "tool_calls";
+        else if (finishReason === "tool_calls") finishReason = "stop";
+        turn.push({ role: "assistant", content: roundText });
+        break;
+      }
+      turn.push({ role: "assistant", content: roundText || null, tool_calls: calls });
+      for (const call of calls) {
+        yield {
+          type: "tool_call",
+          id: call.id,
+          name: call.name,
+          arguments: parseLoose(call.arguments),
+        };
+      }
+      const outcomes = await Promise.all(calls.map((call) => this.#execute(call, index, signal)));
+      signal.throwIfAborted();
+      for (const o of outcomes) {
+        turn.push({ role: "tool", tool_call_id: o.call.id, name: o.call.name, content: o.content });
+        yield { type: "tool_result", id: o.call.id, name: o.call.name, ok: o.ok };
+      }
+    }
+
+    if (request.conversationId) {
+      signal.throwIfAborted();
+      try {
+        await this.#memory.appendTurn(request.namespace, request.conversationId, [
+          ...input,
+          ...turn,
+        ]);
+      } catch (err) {
+        throw new EngineError("internal_error", `Cannot save the turn to memory: ${err}`, {
+          cause: err,
+        });
+      }
+    }
+    yield { type: "done", finishReason, content, model, ...(usage ? { usage } : {}) };
+  }
+
+  /** Runs one call; every failure becomes an `{"error": …}` result, never a throw. */
+  async #execute(
+    call: ToolCall,
+    index: Map<string, ToolEntry>,
+    signal: AbortSignal,
+  ): Promise<ToolOutcome> {
+    const fail = (message: string): ToolOutcome => ({
+      call,
+      ok: false,
+      content: JSON.stringify({ error: message }),
+    });
+    const entry = index.get(call.name);
+    if (!entry) return fail(`Unknown tool "${call.name}"`);
+    let args: unknown;
+    try {
+      args = call.arguments.trim() === "" ? {} : JSON.parse(call.arguments);
+    } catch (err) {
+      return fail(`Invalid JSON arguments for "${call.name}": ${(err as Error).message}`);
+    }
+    if (typeof args !== "object" || args === null || Array.isArray(args)) {
+      return fail(`Arguments for "${call.name}" must be a JSON object`);
+    }
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.#opts.toolTimeoutMs);
+    const callSignal = AbortSignal.any([signal, timeout.signal]);
+    const started = performance.now();
+    try {
+      const result = await raceAbort(
+        entry.source.call(call.name, args as Record<string, unknown>, { signal: callSignal }),
+        callSignal,
+      );
+      this.#logger.debug("tool_call", {
+        tool: call.name,
+        ok: true,
+        duration_ms: Math.round(performance.now() - started),
+      });
+      return { call, ok: true, content: JSON.stringify(result ?? null) };
+    } catch (err) {
+      const message = timeout.signal.aborted && !signal.aborted
+        ? `Tool "${call.name}" timed out after ${this.#opts.toolTimeoutMs} ms`
+        : signal.aborted
+        ? "The request was cancelled"
+        : err instanceof Error
+        ? err.message
+        : String(err);
+      this.#logger.debug("tool_call", { tool: call.name, ok: false, error: message });
+      return fail(message);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #toolIndex(): Map<string, ToolEntry> {
+    const index = new Map<string, ToolEntry>();
+    for (const source of this.#sources) {
+      for (const spec of source.list()) {
+        if (!index.has(spec.name)) index.set(spec.name, { spec, source });
+      }
+    }
+    return index;
+  }
+}
+
+interface ToolEntry {
+  spec: ToolSpec;
+  source: ToolSource;
+}
+
+function lastUserText(messages: ChatMessage[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]!.role === "user") return messages[i]!.content ?? "";
+  }
+  return "";
+}
+
+/** Arguments for the `tool_call` event: parsed when valid JSON, else the raw text. */
+function parseLoose(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Settles with `promise`, or rejects as soon as `signal` aborts (tools that ignore it). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

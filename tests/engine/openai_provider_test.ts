@@ -1,0 +1,393 @@
+import assert from "node:assert/strict";
+import { OpenAIProvider, ToolCallAssembler } from "../../src/engine/openai_provider.ts";
+import type { OpenAIProviderOptions } from "../../src/engine/openai_provider.ts";
+import { collectCompletion } from "../../src/engine/provider.ts";
+import type { ProviderEvent } from "../../src/engine/provider.ts";
+import { EngineError } from "../../src/engine/types.ts";
+import { OpenAIMock, textReply, toolCallReply } from "../helpers/openai_mock.ts";
+import type { MockResponse } from "../helpers/openai_mock.ts";
+
+const USER = [{ role: "user" as const, content: "hi" }];
+
+async function withMock(
+  fn: (
+    mock: OpenAIMock,
+    make: (o?: Partial<OpenAIProviderOptions>) => OpenAIProvider,
+  ) => Promise<void>,
+) {
+  const mock = await OpenAIMock.start();
+  try {
+    await fn(mock, (o = {}) =>
+      new OpenAIProvider({
+        apiKey: "sk-test-secret-key-123456",
+        baseUrl: mock.baseUrl,
+        model: "mock-model",
+        temperature: 0.3,
+        timeoutMs: 2000,
+        maxRetries: 0,
+        ...o,
+      }));
+  } finally {
+    await mock.close();
+  }
+}
+
+async function events(p: OpenAIProvider, signal = AbortSignal_()): Promise<ProviderEvent[]> {
+  const out: ProviderEvent[] = [];
+  for await (const e of p.complete({ messages: USER }, { signal })) out.push(e);
+  return out;
+}
+// A never-aborting signal per call.
+function AbortSignal_(): AbortSignal {
+  return new AbortController().signal;
+}
+
+async function failure(p: Promise<unknown>): Promise<EngineError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof EngineError, `expected EngineError, got ${err}`);
+    return err;
+  }
+  assert.fail("expected a failure");
+}
+
+Deno.test("OpenAIProvider.complete() streams text deltas, finish reason and usage", async () => {
+  await withMock(async (mock, make) => {
+    mock.enqueue(textReply("Hello brave new world"));
+    const out = await events(make());
+    const text = out.filter((e) => e.type === "delta").map((e) => e.content);
+    assert.deepEqual(text, ["Hello ", "brave ", "new ", "world"]);
+    assert.deepEqual(out.at(-1), {
+      type: "finish",
+      finishReason: "stop",
+      usage: { prompt_tokens: 10, completion_tokens: 4, total_tokens: 14 },
+      model: "mock-model",
+    });
+    const body = mock.completionRequests[0]!.body;
+    assert.equal(body.stream, true);
+    assert.equal(body.model, "mock-model");
+    assert.equal(body.temperature, 0.3);
+    assert.deepEqual(body.messages, [{ role: "user", content: "hi" }]);
+    assert.equal(
+      mock.completionRequests[0]!.headers.get("authorization"),
+      "Bearer sk-test-secret-key-123456",
+    );
+  });
+});
+
+Deno.test("OpenAIProvider.complete() sends overrides, tools and tool messages", async () => {
+  await withMock(async (mock, make) => {
+    mock.enqueue(textReply("ok"));
+    const p = make();
+    await collectCompletion(p, {
+      messages: [
+        { role: "system", content: "be nice" },
+        { role: "user", content: "2+2" },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "c1", name: "calculator", arguments: '{"a":2}' }],
+        },
+        { role: "tool", tool_call_id: "c1", name: "calculator", content: '{"result":4}' },
+      ],
+      tools: [{ name: "calculator", description: "math", parameters: { type: "object" } }],
+      overrides: { temperature: 1.5, maxTokens: 42, topP: 0.5, stop: ["END"], model: "other" },
+    }, { signal: AbortSignal_() });
+    const body = mock.completionRequests[0]!.body;
+    assert.equal(body.temperature, 1.5);
+    assert.equal(body.max_tokens, 42);
+    assert.equal(body.top_p, 0.5);
+    assert.deepEqual(body.stop, ["END"]);
+    assert.equal(body.model, "other");
+    assert.deepEqual(body.tools, [{
+      type: "function",
+      function: { name: "calculator", description: "math", parameters: { type: "object" } },
+    }]);
+    assert.deepEqual(body.messages[2].tool_calls, [
+      { id: "c1", type: "function", function: { name: "calculator", arguments: '{"a":2}' } },
+    ]);
+    assert.deepEqual(body.messages[3], {
+      role: "tool",
+      tool_call_id: "c1",
+      content: '{"result":4}',
+    });
+  });
+});
+
+Deno.test("OpenAIProvider.complete() assembles streamed tool-call deltas", async (t) => {
+  const cases: {
+    name: string;
+    script: MockResponse;
+    expected: { id?: string; name: string; arguments: string }[];
+  }[] = [
+    {
+      name: "two calls in order with index",
+      script: toolCallReply([
+        { id: "call_a", name: "calculator", arguments: { operation: "add", a: 1, b: 2 } },
+        { id: "call_b", name: "gettime", arguments: {} },
+      ]),
+      expected: [
+        { id: "call_a", name: "calculator", arguments: '{"operation":"add","a":1,"b":2}' },
+        { id: "call_b", name: "gettime", arguments: "{}" },
+      ],
+    },
+    {
+      name: "arguments split across many chunks",
+      script: {
+        kind: "reply",
+        events: [
+          { type: "tool_call", index: 0, id: "c1", name: "calculator" },
+          { type: "tool_call", index: 0, arguments: '{"oper' },
+          { type: "tool_call", index: 0, arguments: 'ation":"sqrt",' },
+          { type: "tool_call", index: 0, arguments: '"a":16}' },
+          { type: "finish", reason: "tool_calls" },
+        ],
+      },
+      expected: [{ id: "c1", name: "calculator", arguments: '{"operation":"sqrt","a":16}' }],
+    },
+    {
+      name: "missing index",
+      script: {
+        kind: "reply",
+        events: [
+          { type: "tool_call", id: "c1", name: "calculator", arguments: '{"a":' },
+          { type: "tool_call", arguments: "1}" },
+          { type: "tool_call", id: "c2", name: "gettime", arguments: "{" },
+          { type: "tool_call", arguments: "}" },
+          { type: "finish", reason: "tool_calls" },
+        ],
+      },
+      expected: [
+        { id: "c1", name: "calculator", arguments: '{"a":1}' },
+        { id: "c2", name: "gettime", arguments: "{}" },
+      ],
+    },
+    {
+      name: "id arriving after the name",
+      script: {
+        kind: "reply",
+        events: [
+          { type: "tool_call", index: 0, name: "calculator" },
+          { type: "tool_call", index: 0, id: "late_id", arguments: '{"a":1}' },
+          { type: "finish", reason: "tool_calls" },
+        ],
+      },
+      expected: [{ id: "late_id", name: "calculator", arguments: '{"a":1}' }],
+    },
+    {
+      name: "id arriving after the name without index",
+      script: {
+        kind: "reply",
+        events: [
+          { type: "tool_call", name: "calculator" },
+          { type: "tool_call", id: "late_id", arguments: '{"a":' },
+          { type: "tool_call", arguments: "1}" },
+          { type: "finish", reason: "tool_calls" },
+        ],
+      },
+      expected: [{ id: "late_id", name: "calculator", arguments: '{"a":1}' }],
+    },
+    {
+      name: "two parallel calls interleaved",
+      script: {
+        kind: "reply",
+        events: [
+          { type: "tool_call", index: 0, id: "c0", name: "calculator", arguments: '{"a"' },
+          { type: "tool_call", index: 1, id: "c1", name: "gettime", arguments: '{"timez' },
+          { type: "tool_call", index: 0, arguments: ":3}" },
+          { type: "tool_call", index: 1, arguments: 'one":"UTC"}' },
+          { type: "finish", reason: "tool_calls" },
+        ],
+      },
+      expected: [
+        { id: "c0", name: "calculator", arguments: '{"a":3}' },
+        { id: "c1", name: "gettime", arguments: '{"timezone":"UTC"}' },
+      ],
+    },
+    {
+      name: "no id at all gets a generated one",
+      script: {
+        kind: "reply",
+        events: [
+          { type: "tool_call", index: 0, name: "gettime", arguments: "{}" },
+          { type: "finish", reason: "stop" },
+        ],
+      },
+      expected: [{ name: "gettime", arguments: "{}" }],
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      await withMock(async (mock, make) => {
+        mock.enqueue(c.script);
+        const result = await collectCompletion(make(), { messages: USER }, {
+          signal: AbortSignal_(),
+        });
+        assert.equal(result.finishReason, "tool_calls");
+        assert.equal(result.toolCalls.length, c.expected.length);
+        c.expected.forEach((exp, i) => {
+          const got = result.toolCalls[i]!;
+          assert.equal(got.name, exp.name);
+          assert.equal(got.arguments, exp.arguments);
+          if (exp.id) assert.equal(got.id, exp.id);
+          else assert.match(got.id, /^call_/);
+        });
+      });
+    });
+  }
+});
+
+Deno.test("ToolCallAssembler.add() keeps a repeated name once", () => {
+  const a = new ToolCallAssembler();
+  a.add({ index: 0, id: "x", function: { name: "calculator", arguments: "{" } });
+  a.add({ index: 0, function: { name: "calculator", arguments: "}" } });
+  assert.deepEqual(a.finish(), [{ id: "x", name: "calculator", arguments: "{}" }]);
+});
+
+Deno.test("OpenAIProvider.complete() maps failures to stable codes", async (t) => {
+  const cases: { name: string; script: MockResponse[]; code: string; match?: RegExp }[] = [
+    {
+      name: "HTTP 429 → rate_limited",
+      script: [{ kind: "error", status: 429, message: "Slow down", code: "rate_limit_exceeded" }],
+      code: "rate_limited",
+      match: /429/,
+    },
+    {
+      name: "HTTP 500 → upstream_error",
+      script: [{ kind: "error", status: 500, message: "Boom" }],
+      code: "upstream_error",
+      match: /HTTP 500/,
+    },
+    {
+      name: "connection cut mid-stream → upstream_error",
+      script: [{
+        kind: "reply",
+        events: [{ type: "text", content: "Hel" }, { type: "cut" }],
+      }],
+      code: "upstream_error",
+    },
+    {
+      name: "malformed SSE → upstream_error",
+      script: [{
+        kind: "reply",
+        events: [{ type: "text", content: "Hel" }, { type: "raw", data: "data: {not json\n\n" }],
+      }],
+      code: "upstream_error",
+    },
+    {
+      name: "stream ending without finish reason → upstream_error",
+      script: [{ kind: "reply", events: [{ type: "text", content: "Hel" }], omitDone: true }],
+      code: "upstream_error",
+      match: /finish reason/,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      await withMock(async (mock, make) => {
+        mock.enqueue(...c.script);
+        const err = await failure(events(make()));
+        assert.equal(err.code, c.code);
+        if (c.match) assert.match(err.message, c.match);
+        assert.ok(!err.message.includes("sk-test-secret-key-123456"));
+      });
+    });
+  }
+});
+
+Deno.test("OpenAIProvider.complete() never puts the API key in an error message", async () => {
+  await withMock(async (mock, make) => {
+    mock.enqueue({
+      kind: "error",
+      status: 401,
+      message: "Incorrect API key provided: sk-test-secret-key-123456",
+    });
+    const err = await failure(events(make()));
+    assert.equal(err.code, "upstream_error");
+    assert.match(err.message, /401/);
+    assert.ok(!err.message.includes("secret-key-123456"), err.message);
+  });
+});
+
+Deno.test("OpenAIProvider.complete() retries a 500 before the first byte", async () => {
+  await withMock(async (mock, make) => {
+    mock.enqueue(
+      { kind: "error", status: 500, message: "Boom", headers: { "retry-after-ms": "1" } },
+      textReply("recovered"),
+    );
+    const result = await collectCompletion(make({ maxRetries: 1 }), { messages: USER }, {
+      signal: AbortSignal_(),
+    });
+    assert.equal(result.content, "recovered");
+    assert.equal(mock.completionRequests.length, 2);
+  });
+});
+
+Deno.test("OpenAIProvider.complete() aborts the HTTP request when the signal aborts", async () => {
+  await withMock(async (mock, make) => {
+    mock.enqueue({
+      kind: "reply",
+      chunkDelayMs: 30,
+      events: Array.from({ length: 100 }, () => ({ type: "text" as const, content: "x " })),
+    });
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const err = await failure((async () => {
+      for await (const e of make().complete({ messages: USER }, { signal: ac.signal })) {
+        if (e.type === "delta") seen.push(e.content);
+        if (seen.length === 2) ac.abort();
+      }
+    })());
+    assert.equal(err.code, "cancelled");
+    assert.equal(seen.length, 2);
+    await mock.waitForAbort();
+    assert.equal(mock.completionRequests[0]!.aborted, true);
+    assert.equal(mock.completionRequests[0]!.completed, false);
+  });
+});
+
+Deno.test("OpenAIProvider.complete() aborts a request still waiting for headers", async () => {
+  await withMock(async (mock, make) => {
+    mock.enqueue({ kind: "hang" });
+    const ac = new AbortController();
+    const pending = failure(events(make(), ac.signal));
+    setTimeout(() => ac.abort(), 50);
+    const err = await pending;
+    assert.equal(err.code, "cancelled");
+  });
+});
+
+Deno.test("OpenAIProvider.complete() times out", async (t) => {
+  await t.step("waiting for headers → upstream_timeout", async () => {
+    await withMock(async (mock, make) => {
+      mock.enqueue({ kind: "hang" });
+      const started = performance.now();
+      const err = await failure(events(make({ timeoutMs: 100 })));
+      assert.equal(err.code, "upstream_timeout");
+      assert.ok(performance.now() - started < 1000);
+    });
+  });
+  await t.step("silent mid-stream → upstream_timeout", async () => {
+    await withMock(async (mock, make) => {
+      mock.enqueue({
+        kind: "reply",
+        events: [{ type: "text", content: "Hel" }, { type: "delay", ms: 1000 }, {
+          type: "text",
+          content: "lo",
+        }],
+      });
+      const err = await failure(events(make({ timeoutMs: 150 })));
+      assert.equal(err.code, "upstream_timeout");
+      await mock.waitForAbort();
+    });
+  });
+  await t.step("a slow but steady stream is not a timeout", async () => {
+    await withMock(async (mock, make) => {
+      mock.enqueue(textReply("a b c d e f", { chunkDelayMs: 60 }));
+      const result = await collectCompletion(make({ timeoutMs: 150 }), { messages: USER }, {
+        signal: AbortSignal_(),
+      });
+      assert.equal(result.content, "a b c d e f");
+    });
+  });
+});
