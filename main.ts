@@ -32,7 +32,7 @@ async function main(): Promise<number> {
     });
   }
 
-  const app = createApp(settings, { logger });
+  const app = await createApp(settings, { logger });
   const ac = new AbortController();
   const server = Deno.serve({
     hostname: settings.host,

@@ -9,10 +9,13 @@ import { RateLimit } from "../src/router/rate_limit.ts";
 import { Router } from "../src/router/router.ts";
 import { errorMessage } from "../src/actors/spawn.ts";
 import type { ApiKeys } from "../src/server/api_keys.ts";
+import type { ChatRunner } from "../src/engine/types.ts";
 import { AuthGate, AuthHandler } from "./auth.ts";
+import { CancelHandler } from "./cancel.ts";
 import { GetStatusHandler } from "./get_status.ts";
 import { HeartbeatHandler } from "./heartbeat.ts";
 import { PingHandler } from "./ping.ts";
+import { TextMessageHandler } from "./text_message.ts";
 
 export interface RouterDeps {
   /** The supervisor's statistics (`get_status`). */
@@ -22,6 +25,11 @@ export interface RouterDeps {
   /** Per-connection message rate; 0 turns the limit off. */
   messagesPerSecond: number;
   keys: ApiKeys;
+  /** The chat engine behind `text_message`. */
+  engine: ChatRunner;
+  maxStreamsPerConnection: number;
+  useToolsDefault: boolean;
+  streamDefault: boolean;
 }
 
 /** Builds the router with every stage-1 handler and the default middleware. */
@@ -35,6 +43,8 @@ export function createRouter(deps: RouterDeps): Router {
     .register("auth", new AuthHandler(deps.keys))
     .register("heartbeat", new HeartbeatHandler())
     .register("ping", new PingHandler())
-    .register("get_status", new GetStatusHandler(deps.stats));
+    .register("get_status", new GetStatusHandler(deps.stats))
+    .register("text_message", new TextMessageHandler(deps))
+    .register("cancel", new CancelHandler());
   return router;
 }

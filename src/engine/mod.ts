@@ -31,6 +31,8 @@ export interface CreateEngineOptions {
   mcp?: ToolSource;
   /** Used by the provider and `tavily_search` (tests inject one). */
   fetch?: typeof fetch;
+  /** Built-in tools, when the caller also serves them elsewhere (REST); default: created here. */
+  builtins?: ToolRegistry;
 }
 
 /** The provider the settings ask for. */
@@ -67,7 +69,7 @@ export function createBuiltinTools(settings: Settings, fetchFn?: typeof fetch): 
 /** Wires provider, personalities, memory and tools into a {@linkcode ChatEngine}. */
 export async function createEngine(
   settings: Settings,
-  { logger, memory, mcp, fetch: fetchFn }: CreateEngineOptions,
+  { logger, memory, mcp, fetch: fetchFn, builtins }: CreateEngineOptions,
 ): Promise<ChatEngine> {
   const provider = createProvider(settings, fetchFn);
   if (provider.offline) {
@@ -85,12 +87,12 @@ export async function createEngine(
     defaultId: settings.defaultPersonality,
     logger,
   });
-  const builtins = createBuiltinTools(settings, fetchFn);
+  const tools = builtins ?? createBuiltinTools(settings, fetchFn);
   return new ChatEngine({
     provider,
     memory,
     personalities,
-    toolSources: mcp ? [builtins, mcp] : [builtins],
+    toolSources: mcp ? [tools, mcp] : [tools],
     maxToolRounds: settings.maxToolRounds,
     toolTimeoutMs: settings.toolTimeoutMs,
     contextTokenBudget: settings.contextTokenBudget,

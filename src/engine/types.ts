@@ -85,3 +85,13 @@ export class EngineError extends Error {
     super(message, options);
   }
 }
+
+/** What the WebSocket and REST layers need of the engine (a fake in tests). */
+export interface ChatRunner {
+  /**
+   * Runs one request. Yields deltas and tool events, then one `done`.
+   * Aborting `signal` stops the provider request and running tool calls and
+   * makes the iterator throw `EngineError("cancelled")`.
+   */
+  run(request: EngineRequest, options: { signal: AbortSignal }): AsyncIterable<EngineEvent>;
+}

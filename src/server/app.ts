@@ -10,24 +10,29 @@ import { Logger } from "../logger.ts";
 import type { Router } from "../router/router.ts";
 import { ApiKeys } from "./api_keys.ts";
 import { createHttpHandler, type HttpHandler } from "./http_handler.ts";
+import { createServices, type Services } from "./services.ts";
 
 export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
+  /** Used by the provider and HTTP tools (tests inject one). */
+  fetch?: typeof fetch;
 }
 
 export interface App {
   readonly handler: HttpHandler;
   readonly supervisor: Supervisor;
   readonly router: Router;
+  readonly services: Services;
   /** Drains connections (bounded by the settings' grace period) and releases everything. */
   shutdown(): Promise<void>;
 }
 
-export function createApp(settings: Settings, options: AppOptions = {}): App {
+export async function createApp(settings: Settings, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? new Logger(settings.logLevel);
   const keys = new ApiKeys(settings.apiKeys);
+  const services = await createServices(settings, { logger, fetch: options.fetch });
   // The router's get_status handler reads the supervisor, which needs the
   // router: the closure runs only once messages flow, after both exist.
   const router = createRouter({
@@ -36,6 +41,10 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     logger,
     messagesPerSecond: settings.ws.messagesPerSecond,
     keys,
+    engine: services.engine,
+    maxStreamsPerConnection: settings.ws.maxStreamsPerConnection,
+    useToolsDefault: settings.useToolsDefault,
+    streamDefault: settings.streamDefault,
   });
   const supervisor: Supervisor = new Supervisor({
     maxConnections: settings.ws.maxConnections,
@@ -59,10 +68,15 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     logger,
   });
+  let stopped: Promise<void> | undefined;
   return {
     handler,
     supervisor,
     router,
-    shutdown: () => supervisor.shutdown(settings.shutdownGraceMs),
+    services,
+    shutdown() {
+      stopped ??= supervisor.shutdown(settings.shutdownGraceMs).then(() => services.close());
+      return stopped;
+    },
   };
 }

@@ -5,6 +5,7 @@ import { silentLogger } from "../../src/logger.ts";
 import { Router } from "../../src/router/router.ts";
 import { ApiKeys } from "../../src/server/api_keys.ts";
 import { FakeClock } from "../helpers/fake_clock.ts";
+import { ScriptedEngine } from "../helpers/fake_engine.ts";
 import { FakeSocket } from "../helpers/fake_socket.ts";
 
 const LIMITS = {
@@ -22,6 +23,10 @@ function setup(overrides: Partial<SupervisorOptions> = {}, keys: string[] = []) 
     logger: silentLogger,
     messagesPerSecond: 0,
     keys: new ApiKeys(keys),
+    engine: new ScriptedEngine(),
+    maxStreamsPerConnection: 4,
+    useToolsDefault: true,
+    streamDefault: true,
   });
   const supervisor: Supervisor = new Supervisor({
     maxConnections: 3,

@@ -24,7 +24,7 @@ export async function startTestServer(
   const dataDir = await Deno.makeTempDir({ prefix: "yychat-test-" });
   const settings = loadSettings({ LOG_LEVEL: "debug", YYCHAT_DATA_DIR: dataDir, ...env });
   const logs: string[] = [];
-  const app = createApp(settings, {
+  const app = await createApp(settings, {
     logger: new Logger(settings.logLevel, (l) => logs.push(l)),
     ...options,
   });

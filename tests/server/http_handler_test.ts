@@ -6,11 +6,13 @@ import { createApp } from "../../src/server/app.ts";
 async function withApp(
   fn: (handler: (req: Request) => Promise<Response>) => Promise<void>,
 ): Promise<void> {
-  const app = createApp(loadSettings({}), { logger: silentLogger });
+  const dataDir = await Deno.makeTempDir({ prefix: "yychat-http-" });
+  const app = await createApp(loadSettings({ YYCHAT_DATA_DIR: dataDir }), { logger: silentLogger });
   try {
     await fn(app.handler);
   } finally {
     await app.shutdown();
+    await Deno.remove(dataDir, { recursive: true });
   }
 }
 

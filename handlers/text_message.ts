@@ -1,0 +1,183 @@
+/**
+ * `text_message`: runs one chat request as a cancellable child task of the
+ * connection and streams the engine's output back.
+ *
+ * Stage-1 sequences, unchanged for a stage-1 client:
+ *   stream:     processing_start, stream_start, stream_chunk × n, stream_end{full_content}
+ *   non-stream: processing_start, text_response{content, conversation_id}
+ * A request ends with exactly one of `stream_end`, `text_response` or
+ * `error`. Every event carries the request's `request_id` (the client's, or
+ * one the server assigns) and `seq` (1, 2, 3, … per request).
+ */
+import { EngineError } from "../src/engine/types.ts";
+import type { ChatRunner, EngineRequest, FinishReason } from "../src/engine/types.ts";
+import type { Logger } from "../src/logger.ts";
+import { errorTypeOf, ProtocolError } from "../src/protocol/error_codes.ts";
+import type { OutboundBody, TextMessage } from "../src/protocol/messages.ts";
+import type { ConnectionContext, Handler } from "../src/router/router.ts";
+import { errorMessage } from "../src/actors/spawn.ts";
+
+/** An event of this request before `emit` adds `request_id` and `seq`. */
+type RequestEvent = OutboundBody extends infer E
+  ? E extends OutboundBody ? Omit<E, "request_id" | "seq"> : never
+  : never;
+type Emit = (body: RequestEvent) => void;
+
+/** Longest `stream_chunk.content`, in UTF-16 units; longer deltas are split. */
+export const MAX_CHUNK_CHARS = 16 * 1024;
+
+export interface TextMessageOptions {
+  engine: ChatRunner;
+  logger: Logger;
+  maxStreamsPerConnection: number;
+  useToolsDefault: boolean;
+  streamDefault: boolean;
+}
+
+export class TextMessageHandler implements Handler<TextMessage> {
+  readonly name = "TextMessageHandler";
+  readonly #opts: TextMessageOptions;
+
+  constructor(options: TextMessageOptions) {
+    this.#opts = options;
+  }
+
+  handle(msg: TextMessage, ctx: ConnectionContext): void {
+    const requestId = msg.request_id ?? crypto.randomUUID();
+    if (ctx.tasks.has(requestId)) {
+      throw new ProtocolError(
+        "duplicate_request_id",
+        `A stream with request_id "${requestId}" is already running`,
+      );
+    }
+    if (ctx.tasks.size >= this.#opts.maxStreamsPerConnection) {
+      throw new ProtocolError(
+        "too_many_streams",
+        `Too many concurrent streams: the limit is ${this.#opts.maxStreamsPerConnection} per connection`,
+      );
+    }
+    ctx.tasks.start(requestId, (signal) => this.#run(msg, requestId, ctx, signal), (err) => {
+      this.#opts.logger.error("text_message_crashed", {
+        request_id: requestId,
+        error: errorMessage(err),
+      });
+    });
+  }
+
+  async #run(
+    msg: TextMessage,
+    requestId: string,
+    ctx: ConnectionContext,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { logger } = this.#opts;
+    const stream = msg.stream ?? this.#opts.streamDefault;
+    const conversationId = msg.conversation_id ?? undefined;
+    const startedMs = performance.now();
+    let seq = 0;
+    let firstChunkMs: number | undefined;
+    const emit: Emit = (body) => {
+      ctx.send({ ...body, request_id: requestId, seq: ++seq } as OutboundBody);
+    };
+
+    const request: EngineRequest = {
+      messages: [{ role: "user", content: msg.content }],
+      useTools: msg.use_tools ?? this.#opts.useToolsDefault,
+      namespace: ctx.principal,
+    };
+    if (conversationId !== undefined) request.conversationId = conversationId;
+    if (msg.personality_id) request.personalityId = msg.personality_id;
+
+    emit({ type: "processing_start" });
+    if (stream) emit({ type: "stream_start" });
+
+    let text = "";
+    let outcome = "stop";
+    try {
+      for await (const event of this.#opts.engine.run(request, { signal })) {
+        switch (event.type) {
+          case "delta":
+            if (event.content.length === 0) break;
+            text += event.content;
+            if (!stream) break;
+            firstChunkMs ??= performance.now() - startedMs;
+            for (let i = 0; i < event.content.length; i += MAX_CHUNK_CHARS) {
+              emit({ type: "stream_chunk", content: event.content.slice(i, i + MAX_CHUNK_CHARS) });
+            }
+            break;
+          case "tool_call":
+            if (stream && msg.tool_events) {
+              emit({ type: "tool_call", name: event.name, arguments: event.arguments });
+            }
+            break;
+          case "tool_result":
+            if (stream && msg.tool_events) {
+              emit({ type: "tool_result", name: event.name, ok: event.ok });
+            }
+            break;
+          case "done":
+            outcome = event.finishReason;
+            finish(emit, { stream, text, conversationId, finishReason: event.finishReason });
+            break;
+          default: {
+            const never: never = event;
+            throw new TypeError(`Unknown engine event: ${JSON.stringify(never)}`);
+          }
+        }
+      }
+    } catch (err) {
+      if (signal.aborted || (err instanceof EngineError && err.code === "cancelled")) {
+        outcome = "cancelled";
+        finish(emit, { stream, text, conversationId, finishReason: "cancelled" });
+      } else {
+        const coded = err instanceof EngineError
+          ? new ProtocolError(err.code, err.message)
+          : new ProtocolError("internal_error", "Internal error while generating the reply");
+        if (!(err instanceof EngineError)) {
+          logger.error("text_message_failed", { request_id: requestId, error: errorMessage(err) });
+        }
+        outcome = `error:${coded.code}`;
+        emit({
+          type: "error",
+          error: { message: coded.message, type: errorTypeOf(coded.code), code: coded.code },
+        });
+      }
+    }
+    logger.info("text_message", {
+      client_id: ctx.clientId,
+      request_id: requestId,
+      stream,
+      outcome,
+      chars: text.length,
+      first_chunk_ms: firstChunkMs === undefined ? null : Math.round(firstChunkMs * 10) / 10,
+      duration_ms: Math.round((performance.now() - startedMs) * 10) / 10,
+    });
+  }
+}
+
+/** The closing event of a request that did not fail. */
+function finish(
+  emit: Emit,
+  r: {
+    stream: boolean;
+    text: string;
+    conversationId: string | undefined;
+    finishReason: FinishReason;
+  },
+): void {
+  if (r.stream) {
+    emit({
+      type: "stream_end",
+      full_content: r.text,
+      finish_reason: r.finishReason,
+      ...(r.conversationId === undefined ? {} : { conversation_id: r.conversationId }),
+    });
+  } else {
+    emit({
+      type: "text_response",
+      content: r.text,
+      conversation_id: r.conversationId ?? null,
+      finish_reason: r.finishReason,
+    });
+  }
+}
