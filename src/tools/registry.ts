@@ -36,7 +36,7 @@ export class ToolRegistry implements ToolSource {
   call(name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown> {
     const tool = this.#tools.get(name);
     if (!tool) return Promise.reject(new RangeError(`Unknown tool "${name}"`));
-    options.signal.throwIfAborted();
+    if (options.signal.aborted) return Promise.reject(options.signal.reason);
     return tool.call(args, options);
   }
 }
