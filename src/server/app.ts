@@ -10,6 +10,7 @@ import { Logger } from "../logger.ts";
 import type { Router } from "../router/router.ts";
 import { ApiKeys } from "./api_keys.ts";
 import { createHttpHandler, type HttpHandler } from "./http_handler.ts";
+import { createRestApi } from "./rest/mod.ts";
 import { createServices, type Services } from "./services.ts";
 
 export interface AppOptions {
@@ -67,6 +68,12 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     allowedOrigins: settings.allowedOrigins,
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     logger,
+    rest: createRestApi({ settings, services, keys, logger }),
+    health: () => ({
+      model: services.engine.model,
+      provider: services.engine.offline ? "offline" : "openai-compatible",
+      mcp_servers: services.mcp.servers().map((s) => ({ name: s.name, state: s.state })),
+    }),
   });
   let stopped: Promise<void> | undefined;
   return {
