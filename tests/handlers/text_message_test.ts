@@ -1,0 +1,249 @@
+import assert from "node:assert/strict";
+import { MAX_CHUNK_CHARS, TextMessageHandler } from "../../handlers/text_message.ts";
+import { CancelHandler } from "../../handlers/cancel.ts";
+import { TaskScope } from "../../src/actors/task_scope.ts";
+import { EngineError } from "../../src/engine/types.ts";
+import { silentLogger } from "../../src/logger.ts";
+import type { OutboundBody, TextMessage } from "../../src/protocol/messages.ts";
+import { ProtocolError } from "../../src/protocol/error_codes.ts";
+import type { ConnectionContext } from "../../src/router/router.ts";
+import { ScriptedEngine, type Step } from "../helpers/fake_engine.ts";
+
+type Sent = OutboundBody & Record<string, unknown>;
+
+function context(principal = "") {
+  const sent: Sent[] = [];
+  const controller = new AbortController();
+  const ctx: ConnectionContext = {
+    clientId: "c1",
+    principal,
+    authenticated: true,
+    signal: controller.signal,
+    tasks: new TaskScope(controller.signal),
+    send: (body) => (sent.push(body as Sent), true),
+    authenticate() {},
+    close() {},
+  };
+  return { ctx, sent, disconnect: () => controller.abort() };
+}
+
+function handler(
+  engine: ScriptedEngine,
+  overrides: { maxStreams?: number; streamDefault?: boolean } = {},
+) {
+  return new TextMessageHandler({
+    engine,
+    logger: silentLogger,
+    maxStreamsPerConnection: overrides.maxStreams ?? 4,
+    useToolsDefault: true,
+    streamDefault: overrides.streamDefault ?? true,
+  });
+}
+
+const msg = (fields: Partial<TextMessage> = {}): TextMessage => ({
+  type: "text_message",
+  content: "Hello",
+  ...fields,
+});
+const reply: Step[] = [
+  { type: "delta", content: "Hello" },
+  { type: "delta", content: " there" },
+  { type: "done", finishReason: "stop", content: "Hello there", model: "m" },
+];
+
+Deno.test("TextMessageHandler streams the stage-1 sequence with request_id and seq", async () => {
+  const { ctx, sent } = context();
+  handler(new ScriptedEngine(reply)).handle(msg(), ctx);
+  await ctx.tasks.settled();
+  assert.deepEqual(sent.map((e) => e.type), [
+    "processing_start",
+    "stream_start",
+    "stream_chunk",
+    "stream_chunk",
+    "stream_end",
+  ]);
+  assert.deepEqual(sent.map((e) => e.seq), [1, 2, 3, 4, 5]);
+  const requestId = sent[0]!.request_id;
+  assert.match(String(requestId), /^[0-9a-f-]{36}$/, "the server assigns a request_id");
+  assert.ok(sent.every((e) => e.request_id === requestId));
+  assert.deepEqual(sent.slice(2, 4).map((e) => e.content), ["Hello", " there"]);
+  assert.equal(sent[4]!.full_content, "Hello there");
+  assert.equal(sent[4]!.finish_reason, "stop");
+});
+
+Deno.test("TextMessageHandler answers stream:false with processing_start then text_response", async () => {
+  const { ctx, sent } = context();
+  handler(new ScriptedEngine(reply)).handle(
+    msg({ stream: false, conversation_id: "conv-1", request_id: "r1" }),
+    ctx,
+  );
+  await ctx.tasks.settled();
+  assert.deepEqual(sent.map((e) => [e.type, e.request_id]), [["processing_start", "r1"], [
+    "text_response",
+    "r1",
+  ]]);
+  assert.equal(sent[1]!.content, "Hello there");
+  assert.equal(sent[1]!.conversation_id, "conv-1");
+});
+
+Deno.test("TextMessageHandler falls back to the configured stream default", async () => {
+  const { ctx, sent } = context();
+  handler(new ScriptedEngine(reply), { streamDefault: false }).handle(msg(), ctx);
+  await ctx.tasks.settled();
+  assert.deepEqual(sent.map((e) => e.type), ["processing_start", "text_response"]);
+});
+
+Deno.test("TextMessageHandler passes the request's fields and the principal to the engine", async () => {
+  const { ctx } = context("key_abc");
+  const engine = new ScriptedEngine(reply);
+  handler(engine).handle(
+    msg({ content: "Hi", conversation_id: "c9", personality_id: "concise", use_tools: false }),
+    ctx,
+  );
+  await ctx.tasks.settled();
+  assert.deepEqual(engine.requests[0], {
+    messages: [{ role: "user", content: "Hi" }],
+    conversationId: "c9",
+    personalityId: "concise",
+    useTools: false,
+    namespace: "key_abc",
+  });
+});
+
+Deno.test("TextMessageHandler splits a delta longer than the chunk limit, losing nothing", async () => {
+  const { ctx, sent } = context();
+  const big = "x".repeat(MAX_CHUNK_CHARS * 2 + 10);
+  handler(
+    new ScriptedEngine([{ type: "delta", content: big }, {
+      type: "done",
+      finishReason: "stop",
+      content: big,
+      model: "m",
+    }]),
+  )
+    .handle(msg(), ctx);
+  await ctx.tasks.settled();
+  const chunks = sent.filter((e) => e.type === "stream_chunk").map((e) => String(e.content));
+  assert.deepEqual(chunks.map((c) => c.length), [MAX_CHUNK_CHARS, MAX_CHUNK_CHARS, 10]);
+  assert.equal(chunks.join(""), big);
+});
+
+Deno.test("TextMessageHandler sends tool events only when the client opted in", async (t) => {
+  const steps: Step[] = [
+    {
+      type: "tool_call",
+      id: "t1",
+      name: "calculator",
+      arguments: { operation: "add", a: 1, b: 2 },
+    },
+    { type: "tool_result", id: "t1", name: "calculator", ok: true },
+    ...reply,
+  ];
+  for (const optIn of [false, true]) {
+    await t.step(`tool_events: ${optIn}`, async () => {
+      const { ctx, sent } = context();
+      handler(new ScriptedEngine(steps)).handle(msg({ tool_events: optIn }), ctx);
+      await ctx.tasks.settled();
+      const types = sent.map((e) => e.type);
+      assert.equal(types.includes("tool_call"), optIn);
+      assert.equal(types.includes("tool_result"), optIn);
+      if (optIn) {
+        assert.deepEqual(types.slice(0, 4), [
+          "processing_start",
+          "stream_start",
+          "tool_call",
+          "tool_result",
+        ]);
+        assert.equal(sent[2]!.name, "calculator");
+        assert.deepEqual(sent[2]!.arguments, { operation: "add", a: 1, b: 2 });
+        assert.equal(sent[3]!.ok, true);
+      }
+    });
+  }
+});
+
+Deno.test("TextMessageHandler ends a failed request with one error event carrying the engine's code", async (t) => {
+  const cases: [string, Error, string][] = [
+    [
+      "provider 429",
+      new EngineError("rate_limited", "Rate limited by the provider"),
+      "rate_limited",
+    ],
+    [
+      "provider cut mid-stream",
+      new EngineError("upstream_error", "Stream broke"),
+      "upstream_error",
+    ],
+    [
+      "unknown personality",
+      new EngineError("personality_not_found", 'Unknown personality "x"'),
+      "personality_not_found",
+    ],
+    ["unexpected bug", new Error("kaboom"), "internal_error"],
+  ];
+  for (const [name, error, code] of cases) {
+    await t.step(name, async () => {
+      const { ctx, sent } = context();
+      handler(new ScriptedEngine([{ type: "delta", content: "partial" }, { type: "fail", error }]))
+        .handle(msg({ request_id: "r1" }), ctx);
+      await ctx.tasks.settled();
+      assert.deepEqual(sent.map((e) => e.type), [
+        "processing_start",
+        "stream_start",
+        "stream_chunk",
+        "error",
+      ]);
+      const last = sent.at(-1)!;
+      assert.equal((last.error as { code: string }).code, code);
+      assert.equal(last.request_id, "r1");
+      assert.equal(last.seq, 4);
+      if (code === "internal_error") assert.doesNotMatch(JSON.stringify(last), /kaboom/);
+    });
+  }
+});
+
+Deno.test("CancelHandler aborts the stream, which ends with finish_reason cancelled and the text so far", async () => {
+  const { ctx, sent } = context();
+  const engine = new ScriptedEngine([{ type: "delta", content: "Once upon" }, {
+    type: "pause",
+    ms: 10_000,
+  }, ...reply]);
+  handler(engine).handle(msg({ request_id: "story" }), ctx);
+  await new Promise((r) => setTimeout(r, 10));
+  new CancelHandler().handle({ type: "cancel", request_id: "story" }, ctx);
+  await ctx.tasks.settled();
+  assert.equal(engine.signals[0]!.aborted, true);
+  const end = sent.at(-1)!;
+  assert.equal(end.type, "stream_end");
+  assert.equal(end.finish_reason, "cancelled");
+  assert.equal(end.full_content, "Once upon");
+  assert.equal(ctx.tasks.size, 0);
+});
+
+Deno.test("CancelHandler refuses an unknown request_id", () => {
+  const { ctx } = context();
+  assert.throws(
+    () => new CancelHandler().handle({ type: "cancel", request_id: "nope" }, ctx),
+    (err: unknown) => err instanceof ProtocolError && err.code === "unknown_request",
+  );
+});
+
+Deno.test("TextMessageHandler limits concurrent streams and refuses a duplicate request_id", async () => {
+  const { ctx, disconnect } = context();
+  const engine = new ScriptedEngine([{ type: "pause", ms: 10_000 }]);
+  const h = handler(engine, { maxStreams: 2 });
+  h.handle(msg({ request_id: "a" }), ctx);
+  assert.throws(
+    () => h.handle(msg({ request_id: "a" }), ctx),
+    (err: unknown) => err instanceof ProtocolError && err.code === "duplicate_request_id",
+  );
+  h.handle(msg({ request_id: "b" }), ctx);
+  assert.throws(
+    () => h.handle(msg({ request_id: "c" }), ctx),
+    (err: unknown) => err instanceof ProtocolError && err.code === "too_many_streams",
+  );
+  disconnect(); // a disconnect cancels every stream of the connection
+  await ctx.tasks.settled();
+  assert.ok(engine.signals.every((s) => s.aborted));
+  assert.equal(ctx.tasks.size, 0);
+});
