@@ -1,66 +1,80 @@
 /**
  * Gateway benchmark: yychat against a bare `Deno.serve` echo server
- * (`bench/echo_server.ts`) with the same load, in one invocation, and the
+ * (`bench/echo_server.ts`) under the same load, in one invocation, with the
  * ratios the issue sets targets for.
  *
  * Both servers run as child processes (so `/proc/<pid>` measures only the
- * server) on free ports, one after the other with identical parameters; the
- * order alternates between repetitions and each number is the median over
- * repetitions, so drift of the shared 2-core machine hits both alike.
+ * server) on free ports with identical settings. The machine is shared (2
+ * cores for client and server, and other work may run), so the design fights
+ * drift rather than hoping for quiet:
+ * - Load (closed loop, pipelined): both servers stay up and short windows
+ *   alternate between them, A B B A A B …, so a disturbance hits both alike;
+ *   each number is the median over rounds, and the spread of the per-round
+ *   ratios is printed next to it.
+ * - Idle RSS: a fresh server process per measurement (RSS never shrinks, so a
+ *   server that already held connections would under-report), alternating.
  *
- * Per server run: warm-up, idle connections (RSS per connection), closed
- * loop (Deno `WebSocket` client: the lowest latency floor on this box), then
- * pipelined (raw client with batched frames: the server saturates first).
+ * Closed loop uses Deno's `WebSocket` client (the lowest latency floor on
+ * this box); pipelined and idle use the raw client (batched frames: the
+ * server saturates before the client). See `bench/ws_load.ts`.
  *
  * `deno run --allow-net --allow-env --allow-read --allow-write --allow-run --allow-sys
- *   bench/gateway_bench.ts [--quick] [--reps N] [--idle N] [--json FILE]`
+ *   bench/gateway_bench.ts [--quick] [--rounds N] [--idle N] [--json FILE]`
  */
-import { type LoadResult, runLoad } from "./ws_load.ts";
+import { type LoadMode, type LoadResult, runLoad } from "./ws_load.ts";
 
 const REPO_ROOT = new URL("../", import.meta.url);
 
 export interface GatewayBenchOptions {
-  reps: number;
+  /** Alternating windows per load mode and server. */
+  rounds: number;
+  /** Fresh-server idle measurements per server. */
+  idleReps: number;
   idleConnections: number;
   /** Seconds the idle connections are held before RSS is read. */
   idleHoldS: number;
   closedConnections: number;
   pipelinedConnections: number;
   inflight: number;
+  /** Traffic before each measured window, seconds. */
   warmupS: number;
-  durationS: number;
+  /** Measured window, seconds. */
+  windowS: number;
 }
 
 const FULL: GatewayBenchOptions = {
-  reps: 3,
+  rounds: 6,
+  idleReps: 2,
   idleConnections: 10_000,
   idleHoldS: 1,
   closedConnections: 32,
   pipelinedConnections: 32,
   inflight: 16,
-  warmupS: 1,
-  durationS: 4,
+  warmupS: 0.5,
+  windowS: 2,
 };
 
 const QUICK: GatewayBenchOptions = {
-  reps: 1,
+  rounds: 1,
+  idleReps: 1,
   idleConnections: 500,
   idleHoldS: 0.3,
   closedConnections: 16,
   pipelinedConnections: 16,
   inflight: 8,
   warmupS: 0.3,
-  durationS: 1,
+  windowS: 1,
 };
 
 type Target = "baseline" | "yychat";
+type Phase = LoadMode;
 
-/** One server run's measurements. */
-export interface RunResult {
+/** One measured window (or one idle measurement) of one server. */
+export interface Sample {
   target: Target;
-  idle: LoadResult;
-  closed: LoadResult;
-  pipelined: LoadResult;
+  phase: Phase;
+  round: number;
+  result: LoadResult;
 }
 
 interface ServerProcess {
@@ -159,45 +173,99 @@ async function startServer(target: Target, dataDir: string): Promise<ServerProce
   return { pid: child.pid, url: `ws://127.0.0.1:${port}/ws/chat`, stop };
 }
 
-/** One full measurement of one server. */
-async function measure(
-  target: Target,
+/** Which server goes first in a round. */
+function orderFor(round: number): Target[] {
+  // A B B A A B …: each server goes first equally often, and pairs stay adjacent.
+  return round % 2 === 0 ? ["baseline", "yychat"] : ["yychat", "baseline"];
+}
+
+function check(sample: Sample): void {
+  const r = sample.result;
+  if (r.errors > 0 || r.unanswered > 0) {
+    throw new Error(
+      `${sample.target} ${sample.phase}: ${r.errors} error(s), ${r.unanswered} unanswered ping(s)` +
+        (r.firstError ? `; first: ${r.firstError}` : ""),
+    );
+  }
+  if (r.mode === "idle" && r.rss?.held !== r.connections) {
+    throw new Error(`${sample.target} idle: held ${r.rss?.held} of ${r.connections} connections`);
+  }
+}
+
+/** Warms a server (JIT on both sides); nothing is recorded. */
+async function warm(url: string): Promise<void> {
+  await runLoad({ url, mode: "closed", connections: 8, durationMs: 300, warmupMs: 300 });
+  await runLoad({
+    url,
+    mode: "pipelined",
+    connections: 8,
+    inflight: 8,
+    durationMs: 300,
+    warmupMs: 0,
+  });
+}
+
+async function idlePhase(
   opts: GatewayBenchOptions,
   dataDir: string,
-): Promise<RunResult> {
-  const server = await startServer(target, dataDir);
+  log: (s: Sample) => void,
+): Promise<void> {
+  for (let rep = 0; rep < opts.idleReps; rep++) {
+    for (const target of orderFor(rep)) {
+      const server = await startServer(target, dataDir);
+      try {
+        await warm(server.url);
+        await new Promise((r) => setTimeout(r, 300));
+        const result = await runLoad({
+          url: server.url,
+          serverPid: server.pid,
+          mode: "idle",
+          connections: opts.idleConnections,
+          durationMs: opts.idleHoldS * 1000,
+          connectConcurrency: 128,
+          timeoutMs: 120_000,
+        });
+        log({ target, phase: "idle", round: rep, result });
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+}
+
+async function loadPhase(
+  opts: GatewayBenchOptions,
+  dataDir: string,
+  log: (s: Sample) => void,
+): Promise<void> {
+  const servers = {} as Record<Target, ServerProcess>;
   try {
-    const common = { url: server.url, serverPid: server.pid, timeoutMs: 120_000 };
-    // JIT warm-up of both sides; not recorded.
-    await runLoad({ ...common, mode: "closed", connections: 8, durationMs: 300, warmupMs: 300 });
-    await new Promise((r) => setTimeout(r, 300));
-    const idle = await runLoad({
-      ...common,
-      mode: "idle",
-      connections: opts.idleConnections,
-      durationMs: opts.idleHoldS * 1000,
-      connectConcurrency: 128,
-    });
-    const closed = await runLoad({
-      ...common,
-      mode: "closed",
-      client: "ws",
-      connections: opts.closedConnections,
-      durationMs: opts.durationS * 1000,
-      warmupMs: opts.warmupS * 1000,
-    });
-    const pipelined = await runLoad({
-      ...common,
-      mode: "pipelined",
-      client: "raw",
-      connections: opts.pipelinedConnections,
-      inflight: opts.inflight,
-      durationMs: opts.durationS * 1000,
-      warmupMs: opts.warmupS * 1000,
-    });
-    return { target, idle, closed, pipelined };
+    servers.baseline = await startServer("baseline", dataDir);
+    servers.yychat = await startServer("yychat", dataDir);
+    await warm(servers.baseline.url);
+    await warm(servers.yychat.url);
+    for (const phase of ["closed", "pipelined"] as const) {
+      for (let round = 0; round < opts.rounds; round++) {
+        for (const target of orderFor(round)) {
+          const server = servers[target];
+          const result = await runLoad({
+            url: server.url,
+            serverPid: server.pid,
+            mode: phase,
+            client: phase === "closed" ? "ws" : "raw",
+            connections: phase === "closed" ? opts.closedConnections : opts.pipelinedConnections,
+            inflight: opts.inflight,
+            durationMs: opts.windowS * 1000,
+            warmupMs: opts.warmupS * 1000,
+            timeoutMs: 60_000,
+          });
+          log({ target, phase, round, result });
+        }
+      }
+    }
   } finally {
-    await server.stop();
+    await servers.yychat?.stop();
+    await servers.baseline?.stop();
   }
 }
 
@@ -213,31 +281,40 @@ export interface Row {
   metric: string;
   baseline: number;
   yychat: number;
+  /** Ratio of the medians. */
   ratio: number;
+  /** Smallest and largest yychat/baseline ratio of one round (noise). */
+  ratioRange: [number, number];
   /** "≤ 1.25" etc.; empty for rows without a target. */
   target: string;
   pass?: boolean;
   digits: number;
 }
 
-/** Medians over repetitions, as table rows with ratios and pass/fail. */
-export function summarize(runs: RunResult[]): Row[] {
-  const pick = (t: Target, f: (r: RunResult) => number | undefined) =>
-    median(runs.filter((r) => r.target === t).map((r) => f(r) ?? NaN));
+/** Medians per server, as table rows with ratios and pass/fail. */
+export function summarize(samples: Sample[]): Row[] {
   const row = (
     metric: string,
-    f: (r: RunResult) => number | undefined,
+    phase: Phase,
+    f: (r: LoadResult) => number | undefined,
     digits: number,
     target?: { op: "<=" | ">="; ratio: number },
   ): Row => {
-    const baseline = pick("baseline", f);
-    const yychat = pick("yychat", f);
+    const of = (t: Target) => samples.filter((s) => s.phase === phase && s.target === t);
+    const values = (t: Target) => of(t).map((s) => f(s.result) ?? NaN);
+    const baseline = median(values("baseline"));
+    const yychat = median(values("yychat"));
     const ratio = yychat / baseline;
+    const perRound = of("yychat").map((y) => {
+      const b = of("baseline").find((s) => s.round === y.round);
+      return b ? (f(y.result) ?? NaN) / (f(b.result) ?? NaN) : NaN;
+    }).filter(Number.isFinite);
     return {
       metric,
       baseline,
       yychat,
       ratio,
+      ratioRange: [Math.min(...perRound), Math.max(...perRound)],
       digits,
       target: target ? `${target.op === "<=" ? "≤" : "≥"} ${target.ratio}` : "",
       ...(target
@@ -245,29 +322,33 @@ export function summarize(runs: RunResult[]): Row[] {
         : {}),
     };
   };
-  const idleN = runs[0]?.idle.connections ?? 0;
+  const idleN = samples.find((s) => s.phase === "idle")?.result.connections ?? 0;
   return [
-    row("Server CPU µs per ping→pong (pipelined)", (r) => r.pipelined.serverCpuUsPerMsg, 2, {
-      op: "<=",
-      ratio: 1.25,
-    }),
-    row("Server CPU µs per ping→pong (closed loop)", (r) => r.closed.serverCpuUsPerMsg, 2),
-    row("Pipelined throughput, msgs/s", (r) => r.pipelined.msgsPerS, 0, {
+    row(
+      "Server CPU µs per ping→pong (pipelined)",
+      "pipelined",
+      (r) => r.serverCpuUsPerMsg,
+      2,
+      { op: "<=", ratio: 1.25 },
+    ),
+    row("Server CPU µs per ping→pong (closed loop)", "closed", (r) => r.serverCpuUsPerMsg, 2),
+    row("Pipelined throughput, msgs/s", "pipelined", (r) => r.msgsPerS, 0, {
       op: ">=",
       ratio: 0.85,
     }),
-    row("Pipelined: server CPU, % of a core", (r) => r.pipelined.serverCpuPct, 0),
-    row("Closed-loop throughput, msgs/s", (r) => r.closed.msgsPerS, 0),
-    row("Closed-loop latency p50, ms", (r) => r.closed.latency?.p50Ms, 3),
-    row("Closed-loop latency p90, ms", (r) => r.closed.latency?.p90Ms, 3),
-    row("Closed-loop latency p99, ms", (r) => r.closed.latency?.p99Ms, 3, {
+    row("Pipelined: server CPU, % of one core", "pipelined", (r) => r.serverCpuPct, 0),
+    row("Closed-loop throughput, msgs/s", "closed", (r) => r.msgsPerS, 0),
+    row("Closed-loop latency p50, ms", "closed", (r) => r.latency?.p50Ms, 3),
+    row("Closed-loop latency p90, ms", "closed", (r) => r.latency?.p90Ms, 3),
+    row("Closed-loop latency p99, ms", "closed", (r) => r.latency?.p99Ms, 3, {
       op: "<=",
       ratio: 1.3,
     }),
-    row("Closed-loop latency max, ms", (r) => r.closed.latency?.maxMs, 2),
+    row("Closed-loop latency max, ms", "closed", (r) => r.latency?.maxMs, 2),
     row(
       `Idle RSS per connection, KiB (${idleN} held)`,
-      (r) => r.idle.rss && r.idle.rss.held === idleN ? r.idle.rss.perConnBytes / 1024 : NaN,
+      "idle",
+      (r) => r.rss ? r.rss.perConnBytes / 1024 : NaN,
       2,
       { op: "<=", ratio: 1.2 },
     ),
@@ -279,14 +360,16 @@ export function markdownTable(rows: Row[]): string {
   const fmt = (v: number, d: number) =>
     Number.isFinite(v) ? v.toLocaleString("en-US", { maximumFractionDigits: d }) : "n/a";
   const lines = [
-    "| metric | baseline (bare Deno.serve) | yychat | yychat / baseline | target | result |",
-    "|---|---:|---:|---:|---|---|",
+    "| metric | baseline (bare Deno.serve) | yychat | yychat / baseline | per-round ratio range | target | result |",
+    "|---|---:|---:|---:|---|---|---|",
   ];
   for (const r of rows) {
     lines.push(
       `| ${r.metric} | ${fmt(r.baseline, r.digits)} | ${fmt(r.yychat, r.digits)} | ${
         fmt(r.ratio, 3)
-      } | ${r.target} | ${r.pass === undefined ? "" : r.pass ? "PASS" : "FAIL"} |`,
+      } | ${fmt(r.ratioRange[0], 2)}–${fmt(r.ratioRange[1], 2)} | ${r.target} | ${
+        r.pass === undefined ? "" : r.pass ? "PASS" : "FAIL"
+      } |`,
     );
   }
   return lines.join("\n");
@@ -297,72 +380,64 @@ function flag(args: string[], name: string): string | undefined {
   return i === -1 ? undefined : args[i + 1];
 }
 
-function brief(r: RunResult): string {
+function brief(s: Sample): string {
+  const r = s.result;
   const f = (v: number | undefined, d = 1) => v === undefined ? "-" : v.toFixed(d);
-  return `${r.target.padEnd(8)} idle ${r.idle.rss?.held} held, ${
-    f((r.idle.rss?.perConnBytes ?? NaN) / 1024, 2)
-  } KiB/conn | closed ${f(r.closed.msgsPerS, 0)}/s p99 ${f(r.closed.latency?.p99Ms, 3)} ms, ${
-    f(r.closed.serverCpuUsPerMsg, 2)
-  } µs/msg (server ${f(r.closed.serverCpuPct, 0)}%, client ${
-    f(r.closed.clientCpuPct, 0)
-  }%) | pipelined ${f(r.pipelined.msgsPerS, 0)}/s, ${
-    f(r.pipelined.serverCpuUsPerMsg, 2)
-  } µs/msg (server ${f(r.pipelined.serverCpuPct, 0)}%, client ${f(r.pipelined.clientCpuPct, 0)}%)`;
+  const head = `  ${s.phase.padEnd(9)} #${s.round + 1} ${s.target.padEnd(8)}`;
+  if (r.mode === "idle") {
+    return `${head} ${r.rss?.held} held, ${f((r.rss?.perConnBytes ?? NaN) / 1024, 2)} KiB/conn`;
+  }
+  return `${head} ${f(r.msgsPerS, 0).padStart(6)}/s ${
+    r.latency ? `p50 ${f(r.latency.p50Ms, 3)} p99 ${f(r.latency.p99Ms, 3)} ms ` : ""
+  }${f(r.serverCpuUsPerMsg, 2)} µs/msg | CPU% server ${f(r.serverCpuPct, 0)} client ${
+    f(r.clientCpuPct, 0)
+  } other ${f(r.otherCpuPct, 0)}`;
 }
 
 /**
  * Runs the benchmark and prints the table. `--quick`: a smoke run (< 20 s);
- * `--reps N`, `--idle N` override; `--json FILE` also writes every run.
- * Returns the rows; failures of correctness (lost pongs, errors, idle
- * connections not all held) throw.
+ * `--rounds N`, `--idle N` override; `--json FILE` also writes every sample.
+ * Lost pongs, error events or idle connections not all held throw.
  */
 export async function main(args: string[] = []): Promise<Row[]> {
   const opts = { ...(args.includes("--quick") ? QUICK : FULL) };
-  if (flag(args, "reps")) opts.reps = Number(flag(args, "reps"));
+  if (flag(args, "rounds")) opts.rounds = Number(flag(args, "rounds"));
   if (flag(args, "idle")) opts.idleConnections = Number(flag(args, "idle"));
   const started = performance.now();
   const dataDir = await Deno.makeTempDir({ prefix: "yychat_bench_" });
-  const runs: RunResult[] = [];
+  const samples: Sample[] = [];
+  const log = (s: Sample) => {
+    check(s);
+    samples.push(s);
+    console.log(brief(s));
+  };
   try {
     console.log(
-      `# Gateway benchmark: yychat vs bare Deno.serve echo (${opts.reps} rep(s), ` +
-        `${opts.idleConnections} idle, closed ${opts.closedConnections} conns, ` +
-        `pipelined ${opts.pipelinedConnections}×${opts.inflight}, ${opts.durationS} s windows)`,
+      `# Gateway benchmark: yychat vs bare Deno.serve echo\n` +
+        `idle ${opts.idleConnections} conns × ${opts.idleReps} fresh server(s); ` +
+        `closed loop ${opts.closedConnections} conns, pipelined ${opts.pipelinedConnections} conns × ` +
+        `${opts.inflight} in flight; ${opts.rounds} alternating ${opts.windowS} s window(s) each\n`,
     );
-    for (let rep = 0; rep < opts.reps; rep++) {
-      const order: Target[] = rep % 2 === 0 ? ["baseline", "yychat"] : ["yychat", "baseline"];
-      for (const target of order) {
-        const run = await measure(target, opts, dataDir);
-        runs.push(run);
-        console.log(`  rep ${rep + 1} ${brief(run)}`);
-        for (
-          const [mode, r] of [["idle", run.idle], ["closed", run.closed], [
-            "pipelined",
-            run.pipelined,
-          ]] as const
-        ) {
-          if (r.errors > 0 || r.unanswered > 0) {
-            throw new Error(
-              `${target} ${mode}: ${r.errors} error(s), ${r.unanswered} unanswered ping(s)` +
-                (r.firstError ? ` — first: ${r.firstError}` : ""),
-            );
-          }
-        }
-      }
-    }
+    await idlePhase(opts, dataDir, log);
+    await loadPhase(opts, dataDir, log);
   } finally {
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
-  const rows = summarize(runs);
+  const rows = summarize(samples);
+  const other = median(
+    samples.filter((s) => s.result.otherCpuPct !== undefined).map((s) => s.result.otherCpuPct!),
+  );
   console.log("");
   console.log(markdownTable(rows));
   console.log(
-    `\nMedians over ${opts.reps} rep(s); ${
+    `\nMedians over ${opts.rounds} round(s) (idle: ${opts.idleReps}); ${
       ((performance.now() - started) / 1000).toFixed(0)
-    } s in all. Client and server share this machine's ${navigator.hardwareConcurrency} cores.`,
+    } s in all. Client and server share this machine's ${navigator.hardwareConcurrency} cores; ` +
+      `other processes used a median ${other.toFixed(0)}% of a core during the windows` +
+      (other > 20 ? " (NOISY: rerun on a quiet machine for trustworthy numbers)." : "."),
   );
   const json = flag(args, "json");
-  if (json) await Deno.writeTextFile(json, JSON.stringify({ opts, runs, rows }, null, 2));
+  if (json) await Deno.writeTextFile(json, JSON.stringify({ opts, samples, rows }, null, 2));
   return rows;
 }
 

@@ -83,6 +83,11 @@ export interface LoadResult {
   serverCpuPct?: number;
   /** This process's CPU use in the window, % of one core. */
   clientCpuPct: number;
+  /**
+   * CPU used in the window by everything else on the machine, % of one core
+   * (other processes disturb a shared 2-core box: a high value flags noise).
+   */
+  otherCpuPct?: number;
   /** Idle mode: server RSS before and after opening, and the difference per connection. */
   rss?: { beforeKiB: number; afterKiB: number; perConnBytes: number; held: number };
 }
@@ -129,6 +134,15 @@ export async function cpuSeconds(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks / await ticksPerSecond();
+}
+
+/** CPU seconds the whole machine has been busy (all cores, `/proc/stat`). */
+export async function machineBusySeconds(): Promise<number> {
+  const line = (await readProc("/proc/stat")).split("\n", 1)[0]!;
+  const t = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy is all but idle + iowait.
+  const busy = t.slice(0, 8).reduce((a, b) => a + b, 0) - t[3]! - t[4]!;
+  return busy / await ticksPerSecond();
 }
 
 /** Resident set size of a process, KiB. */
@@ -561,6 +575,7 @@ async function drive(
   await delay(warmupMs);
   const pid = options.serverPid;
   const serverCpu0 = pid ? await cpuSeconds(pid) : 0;
+  const machine0 = await machineBusySeconds();
   const clientCpu0 = ownCpuSeconds();
   const t0 = performance.now();
   measured = 0;
@@ -568,8 +583,9 @@ async function drive(
   await delay(options.durationMs);
   phase = "drain";
   const t1 = performance.now();
-  const serverCpu1 = pid ? await cpuSeconds(pid) : 0;
   const clientCpu1 = ownCpuSeconds();
+  const serverCpu1 = pid ? await cpuSeconds(pid) : 0;
+  const machine1 = await machineBusySeconds();
   const windowS = (t1 - t0) / 1000;
   const messages = measured;
   // Let in-flight pings come back (bounded) so unanswered ones are real losses.
@@ -601,6 +617,15 @@ async function drive(
       }
       : {}),
     clientCpuPct: (clientCpu1 - clientCpu0) * 100 / windowS,
+    ...(pid
+      ? {
+        otherCpuPct: Math.max(
+          0,
+          (machine1 - machine0 - (serverCpu1 - serverCpu0) - (clientCpu1 - clientCpu0)) * 100 /
+            windowS,
+        ),
+      }
+      : {}),
   };
 }
 
