@@ -11,6 +11,7 @@
  */
 import type { Logger } from "../logger.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
+import { ProtocolError } from "../protocol/error_codes.ts";
 import type { StatusData } from "../protocol/messages.ts";
 import type { Router } from "../router/router.ts";
 import type { Clock, TimerId } from "./clock.ts";
@@ -193,7 +194,13 @@ export class Supervisor {
         grace_seconds: graceMs / 1000,
       });
     }
-    await within(Promise.all(conns.map((c) => c.tasks.settled())), graceMs, clock);
+    const streamsSettled = () => Promise.all(conns.map((c) => c.tasks.settled()));
+    await within(streamsSettled(), graceMs, clock);
+    // Streams past the grace period are cancelled while the sockets are still
+    // open, so each client still gets its `stream_end{finish_reason:"cancelled"}`.
+    const cancelled = new ProtocolError("cancelled", "Server shutting down");
+    for (const conn of conns) conn.tasks.cancelAll(cancelled);
+    await within(streamsSettled(), 1000, clock);
     for (const conn of this.#registry.values()) {
       conn.close(CloseCode.goingAway, "server shutting down");
     }

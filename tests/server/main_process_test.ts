@@ -60,6 +60,30 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "main.ts streams a stage-1 text_message to the Python client on the offline provider",
+  ignore: !hasPythonWebsockets,
+  async fn() {
+    const server = await startServerProcess();
+    try {
+      const steps = await runPythonClient(server.ws, "--text");
+      const events = steps.find((s) => s.step === "text_message")!.events as Record<
+        string,
+        unknown
+      >[];
+      const types = events.map((e) => e.type);
+      assert.deepEqual(types.slice(0, 2), ["processing_start", "stream_start"]);
+      assert.equal(types.at(-1), "stream_end");
+      assert.ok(types.slice(2, -1).every((t) => t === "stream_chunk") && types.length > 4);
+      const text = events.filter((e) => e.type === "stream_chunk").map((e) => e.content).join("");
+      assert.equal(events.at(-1)!.full_content, text);
+      assert.match(text, /offline/);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  },
+});
+
 Deno.test("main.ts on SIGTERM closes clients with 1001 and exits 0", async () => {
   const server = await startServerProcess({ SHUTDOWN_GRACE_PERIOD: "1" });
   const { client } = await TestClient.connect(server.ws);

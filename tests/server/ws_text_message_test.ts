@@ -201,3 +201,32 @@ Deno.test("text_message with tool_events shows the model's tool call and its res
     assert.match(toolMessage.content, /42/);
   });
 });
+
+Deno.test("graceful shutdown lets a running stream finish before closing with 1001", async () => {
+  await withMockServer(async ({ mock, server, client }) => {
+    mock.enqueue(textReply("still finishing this sentence", { chunkDelayMs: 50 }));
+    client.send({ type: "text_message", content: "talk", request_id: "last" });
+    await client.until("stream_start");
+    const shutdown = server.app.shutdown();
+    const events = await client.until("stream_end");
+    assert.ok(types(events).includes("server_shutdown"));
+    assert.equal(events.at(-1)!.finish_reason, "stop");
+    assert.equal(events.at(-1)!.full_content, "still finishing this sentence");
+    assert.equal((await client.closed).code, 1001);
+    await shutdown;
+  });
+});
+
+Deno.test("graceful shutdown cancels a stream that outlives the grace period", async () => {
+  await withMockServer(async ({ mock, server, client }) => {
+    mock.enqueue(textReply("a b c d e f g h i j k l m n o p q r s t", { chunkDelayMs: 100 }));
+    client.send({ type: "text_message", content: "talk", request_id: "long" });
+    await client.until("stream_chunk");
+    const shutdown = server.app.shutdown();
+    const end = (await client.until("stream_end")).at(-1)!;
+    assert.equal(end.finish_reason, "cancelled");
+    assert.equal((await client.closed).code, 1001);
+    await shutdown;
+    await mock.waitForAbort();
+  }, { SHUTDOWN_GRACE_PERIOD: "0.3" });
+});
