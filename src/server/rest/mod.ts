@@ -1,23 +1,186 @@
 /**
- * The OpenAI-compatible REST API (`/v1/*`).
+ * The OpenAI-compatible REST API (`/v1/*`): a small route table matched with
+ * `URLPattern`. Every request is authenticated first (before its body is
+ * read) when keys are configured; the key's principal becomes the memory
+ * namespace. Routes throw {@linkcode HttpError}s, turned into OpenAI-shaped
+ * errors here; every request gets one structured log line (method, path,
+ * status, duration, request id: never keys or content).
  */
-import type { Settings } from "../../../config/settings.ts";
-import type { Logger } from "../../logger.ts";
-import type { ApiKeys } from "../api_keys.ts";
+import type { LogFields } from "../../logger.ts";
+import { bearerToken } from "../api_keys.ts";
 import type { HttpHandler } from "../http_handler.ts";
 import { errorResponse } from "../responses.ts";
-import type { Services } from "../services.ts";
+import { chatCompletions, toHttpError } from "./chat_completions.ts";
+import { HttpError } from "./errors.ts";
+import {
+  callMcpTool,
+  callTool,
+  deleteMemory,
+  getMemory,
+  getModel,
+  getPersonality,
+  listMcpServers,
+  listMcpTools,
+  listModels,
+  listPersonalities,
+  listTools,
+} from "./resources.ts";
+import type { RestDeps, RouteContext, RouteHandler } from "./route.ts";
 
-export interface RestDeps {
-  settings: Settings;
-  services: Services;
-  keys: ApiKeys;
-  logger: Logger;
+export type { RestDeps, RouteContext, RouteHandler } from "./route.ts";
+export { ENGINE_ERROR_STATUS, HttpError } from "./errors.ts";
+
+interface Route {
+  method: string;
+  pattern: URLPattern;
+  handle: RouteHandler;
 }
 
-export function createRestApi(_deps: RestDeps): HttpHandler {
-  return (req) => {
-    const path = new URL(req.url).pathname;
-    return Promise.resolve(errorResponse(404, `Unknown route: ${req.method} ${path}`, { code: "not_found" }));
+/** Every REST route, as data (the auth test enumerates the same list). */
+export const REST_ROUTES: readonly { method: string; path: string }[] = [
+  { method: "POST", path: "/v1/chat/completions" },
+  { method: "GET", path: "/v1/models" },
+  { method: "GET", path: "/v1/models/:id(.+)" },
+  { method: "GET", path: "/v1/personalities" },
+  { method: "GET", path: "/v1/personalities/:id" },
+  { method: "GET", path: "/v1/conversations/:id/memory" },
+  { method: "DELETE", path: "/v1/conversations/:id/memory" },
+  { method: "GET", path: "/v1/tools" },
+  { method: "POST", path: "/v1/tools/call" },
+  { method: "GET", path: "/v1/mcp/tools" },
+  { method: "POST", path: "/v1/mcp/call" },
+  { method: "GET", path: "/v1/mcp/servers" },
+];
+
+const HANDLERS: Record<string, RouteHandler> = {
+  "POST /v1/chat/completions": chatCompletions,
+  "GET /v1/models": listModels,
+  "GET /v1/models/:id(.+)": getModel,
+  "GET /v1/personalities": listPersonalities,
+  "GET /v1/personalities/:id": getPersonality,
+  "GET /v1/conversations/:id/memory": getMemory,
+  "DELETE /v1/conversations/:id/memory": deleteMemory,
+  "GET /v1/tools": listTools,
+  "POST /v1/tools/call": callTool,
+  "GET /v1/mcp/tools": listMcpTools,
+  "POST /v1/mcp/call": callMcpTool,
+  "GET /v1/mcp/servers": listMcpServers,
+};
+
+/** Builds the `/v1/*` handler; mounted by the HTTP handler. */
+export function createRestApi(deps: RestDeps): HttpHandler {
+  const routes: Route[] = REST_ROUTES.map(({ method, path }) => ({
+    method,
+    pattern: new URLPattern({ pathname: path }),
+    handle: HANDLERS[`${method} ${path}`]!,
+  }));
+  const { logger } = deps;
+
+  return async (req) => {
+    const started = performance.now();
+    const url = new URL(req.url);
+    const requestId = `req_${crypto.randomUUID().replaceAll("-", "")}`;
+    let deferred = false;
+    const log = (status: number, fields?: LogFields) =>
+      logger.info("http_request", {
+        request_id: requestId,
+        method: req.method,
+        path: url.pathname,
+        status,
+        duration_ms: Math.round((performance.now() - started) * 10) / 10,
+        ...fields,
+      });
+
+    let response: Response;
+    try {
+      const namespace = authenticate(req, deps);
+      const ctx: RouteContext = {
+        req,
+        url,
+        params: {},
+        namespace,
+        requestId,
+        deps,
+        deferLog() {
+          deferred = true;
+          return (fields) => log(200, fields);
+        },
+      };
+      response = await dispatch(routes, ctx);
+    } catch (err) {
+      const e = toHttpError(err);
+      if (e.status >= 500 && !(err instanceof HttpError)) {
+        logger.error("http_request_failed", {
+          request_id: requestId,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+      response = e.toResponse();
+    }
+    // Drain an unread body (401, 404, 405) so the connection can be reused.
+    if (!req.bodyUsed && req.body) await req.body.cancel().catch(() => {});
+    if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
+    if (!deferred || response.status !== 200) log(response.status);
+    return response;
   };
+}
+
+/**
+ * The caller's memory namespace.
+ *
+ * @throws {HttpError} 401 when keys are configured and the Bearer token is missing or wrong
+ */
+function authenticate(req: Request, { keys }: RestDeps): string {
+  if (!keys.required) return "";
+  const token = bearerToken(req.headers.get("authorization"));
+  const headers = { "www-authenticate": 'Bearer realm="yychat"' };
+  if (token === undefined) {
+    throw new HttpError(
+      401,
+      "Missing API key: send it as an Authorization: Bearer header",
+      { code: "invalid_api_key", headers },
+    );
+  }
+  const principal = keys.verify(token);
+  if (principal === undefined) {
+    throw new HttpError(401, "Incorrect API key provided", { code: "invalid_api_key", headers });
+  }
+  return principal;
+}
+
+async function dispatch(routes: Route[], ctx: RouteContext): Promise<Response> {
+  const path = ctx.url.pathname;
+  const allowed: string[] = [];
+  for (const route of routes) {
+    const match = route.pattern.exec({ pathname: path });
+    if (!match) continue;
+    if (route.method !== ctx.req.method) {
+      allowed.push(route.method);
+      continue;
+    }
+    ctx.params = decodeParams(match.pathname.groups);
+    return await route.handle(ctx);
+  }
+  if (allowed.length > 0) {
+    return errorResponse(405, `Method ${ctx.req.method} not allowed on ${path}`, {
+      code: "method_not_allowed",
+      headers: { allow: allowed.join(", ") },
+    });
+  }
+  return errorResponse(404, `Unknown route: ${ctx.req.method} ${path}`, { code: "not_found" });
+}
+
+function decodeParams(groups: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(groups)) {
+    if (v === undefined) continue;
+    try {
+      out[k] = decodeURIComponent(v);
+    } catch {
+      throw new HttpError(400, `Invalid percent-encoding in the path: "${v}"`, {
+        code: "invalid_request",
+      });
+    }
+  }
+  return out;
 }

@@ -1,0 +1,120 @@
+/**
+ * Request bodies: bounded in size (whatever `Content-Length` claims), JSON
+ * only, validated with zod. Every failure is an {@linkcode HttpError} in
+ * OpenAI's shape, with `param` naming the offending field.
+ */
+import type { z } from "zod";
+import { HttpError } from "./errors.ts";
+
+/**
+ * Reads at most `maxBytes` of `req`'s body. A declared `Content-Length` over
+ * the limit is refused before reading; a body that turns out longer than
+ * declared (or has no length, chunked) is cut off as soon as it passes the
+ * limit, so a lying client never makes the server buffer more than
+ * `maxBytes`.
+ *
+ * @throws {HttpError} 413 when the body is too large
+ */
+export async function readBodyBytes(req: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) {
+    await req.body?.cancel().catch(() => {});
+    throw tooLarge(maxBytes);
+  }
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(maxBytes);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Reads, parses and validates a JSON body. A missing `Content-Type` is read
+ * as JSON (curl-style clients); any other non-JSON type is refused with 415.
+ *
+ * @throws {HttpError} 413 too large, 415 not JSON, 400 invalid JSON or invalid fields
+ */
+export async function readJsonBody<S extends z.ZodType>(
+  req: Request,
+  schema: S,
+  maxBytes: number,
+): Promise<z.infer<S>> {
+  const type = req.headers.get("content-type");
+  if (type !== null && !isJsonType(type)) {
+    await req.body?.cancel().catch(() => {});
+    throw new HttpError(415, `Unsupported content type "${type}": send application/json`, {
+      code: "unsupported_media_type",
+    });
+  }
+  const bytes = await readBodyBytes(req, maxBytes);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (err) {
+    throw new HttpError(
+      400,
+      `The request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+      { code: "invalid_json" },
+    );
+  }
+  return validate(schema, value);
+}
+
+/**
+ * Validates `value`; the first issue becomes a 400 whose `param` is the
+ * field path (`messages[0].content`).
+ *
+ * @throws {HttpError} 400 naming the first invalid field
+ */
+export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const param = issuePath(issue.path);
+  throw new HttpError(
+    400,
+    param ? `Invalid "${param}": ${issue.message}` : `Invalid request body: ${issue.message}`,
+    { param: param || null, code: "invalid_request" },
+  );
+}
+
+/** `["messages", 0, "content"]` → `messages[0].content` */
+export function issuePath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+function isJsonType(type: string): boolean {
+  const mime = type.split(";")[0]!.trim().toLowerCase();
+  return mime === "application/json" || mime.endsWith("+json");
+}
+
+function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, `Request body too large: the limit is ${maxBytes} bytes`, {
+    code: "request_too_large",
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * What a REST route receives: the request, its path parameters, the caller's
+ * memory namespace (its principal; `""` without auth) and the shared deps.
+ */
+import type { Settings } from "../../../config/settings.ts";
+import type { LogFields, Logger } from "../../logger.ts";
+import type { ApiKeys } from "../api_keys.ts";
+import type { Services } from "../services.ts";
+
+export interface RestDeps {
+  settings: Settings;
+  services: Services;
+  keys: ApiKeys;
+  logger: Logger;
+}
+
+export interface RouteContext {
+  req: Request;
+  url: URL;
+  /** Decoded path parameters (`{id}`). */
+  params: Record<string, string>;
+  /** Memory namespace of the caller: its key's principal, `""` when auth is off. */
+  namespace: string;
+  requestId: string;
+  deps: RestDeps;
+  /**
+   * For responses that outlive the handler (SSE): the router skips its
+   * request log line, and the route calls the returned function once the
+   * body is finished, so the line carries the whole duration.
+   */
+  deferLog(): (fields?: LogFields) => void;
+}
+
+export type RouteHandler = (ctx: RouteContext) => Promise<Response>;

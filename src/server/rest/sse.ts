@@ -1,0 +1,68 @@
+/**
+ * Server-Sent Events for the REST API: pulls `data:` payloads from an async
+ * generator only as fast as the client reads (backpressure through the
+ * response body), and reports a client that went away so the caller can
+ * abort the upstream request.
+ */
+
+/** Response headers of every SSE stream. */
+export const SSE_HEADERS: Record<string, string> = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  "x-accel-buffering": "no",
+};
+
+/** How an SSE stream ended. */
+export type SseOutcome = "completed" | "cancelled" | "failed";
+
+export interface SseOptions {
+  /** The client cancelled the body (disconnected): abort the work behind `payloads`. */
+  onCancel(): void;
+  /** Called exactly once when the stream is over, however it ended. */
+  onEnd(outcome: SseOutcome): void;
+  headers?: HeadersInit;
+}
+
+/**
+ * A streaming response writing each yielded string as `data: <payload>\n\n`.
+ * The generator must not throw for expected failures (it yields an error
+ * event instead); an unexpected throw ends the stream as `failed`.
+ */
+export function sseResponse(payloads: AsyncGenerator<string>, options: SseOptions): Response {
+  const encoder = new TextEncoder();
+  let ended = false;
+  const end = (outcome: SseOutcome) => {
+    if (ended) return;
+    ended = true;
+    options.onEnd(outcome);
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (ended) return;
+      try {
+        const next = await payloads.next();
+        if (ended) return;
+        if (next.done) {
+          controller.close();
+          end("completed");
+          return;
+        }
+        controller.enqueue(encoder.encode(`data: ${next.value}\n\n`));
+      } catch {
+        if (ended) return;
+        controller.close();
+        end("failed");
+      }
+    },
+    cancel() {
+      if (ended) return;
+      end("cancelled");
+      options.onCancel();
+      // The pending next() settles once the abort lands; then finish the generator.
+      payloads.return(undefined).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+  const headers = new Headers(SSE_HEADERS);
+  if (options.headers) new Headers(options.headers).forEach((v, k) => headers.set(k, v));
+  return new Response(body, { headers });
+}
