@@ -118,6 +118,9 @@ const EnvSchema = z.object({
     .pipe(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` })),
 });
 
+/** Every environment variable yychat reads (documented in docs/CONFIGURATION.md). */
+export const ENV_VARS: readonly string[] = Object.keys(EnvSchema.shape);
+
 function isTimezone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat("en", { timeZone: tz });

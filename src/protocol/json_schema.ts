@@ -16,3 +16,8 @@ export function wsJsonSchema(): Record<string, unknown> {
   };
   return cached;
 }
+
+/** `deno task schema` regenerates the checked-in copy. */
+if (import.meta.main) {
+  await Deno.writeTextFile("docs/schema.json", JSON.stringify(wsJsonSchema(), null, 2) + "\n");
+}
