@@ -22,7 +22,7 @@ import type {
 import { json } from "../responses.ts";
 import { ENGINE_ERROR_STATUS, engineErrorParam, engineErrorType, HttpError } from "./errors.ts";
 import { readJsonBody } from "./request_body.ts";
-import type { RouteContext } from "./route.ts";
+import { followClient, type RouteContext } from "./route.ts";
 import { ChatCompletionRequest, type ChatMessageIn } from "./schemas.ts";
 import { sseResponse } from "./sse.ts";
 
@@ -56,13 +56,15 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
   const created = Math.floor(Date.now() / 1000);
 
   const ac = new AbortController();
-  const events = engine.run(request, { signal: AbortSignal.any([ac.signal, ctx.req.signal]) })[
-    Symbol.asyncIterator
-  ]();
+  // Until the response exists a disconnect shows only on the request's
+  // signal; once streaming, the body's cancel reports it instead.
+  const unfollow = followClient(ctx.req, ac);
+  const events = engine.run(request, { signal: ac.signal })[Symbol.asyncIterator]();
   let first: IteratorResult<EngineEvent>;
   try {
     first = await events.next();
   } catch (err) {
+    unfollow();
     ac.abort();
     throw toHttpError(err);
   }
@@ -95,11 +97,13 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
       ac.abort();
       throw toHttpError(err);
     } finally {
+      unfollow();
       ac.abort();
       await events.return(undefined);
     }
   }
 
+  unfollow();
   const finish = ctx.deferLog();
   const payloads = streamChunks(first, events, {
     id,

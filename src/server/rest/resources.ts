@@ -8,7 +8,7 @@ import type { ToolSource, ToolSpec } from "../../tools/tool.ts";
 import { json } from "../responses.ts";
 import { HttpError } from "./errors.ts";
 import { readJsonBody, validate } from "./request_body.ts";
-import type { RouteContext } from "./route.ts";
+import { followClient, type RouteContext } from "./route.ts";
 import { ConversationId, MemoryQuery, ToolCallRequest } from "./schemas.ts";
 
 /** Epoch seconds reported as `created` of the configured model (this process's start). */
@@ -166,7 +166,9 @@ async function callFrom(ctx: RouteContext, source: ToolSource, kind: string): Pr
   const timeoutMs = ctx.deps.settings.toolTimeoutMs;
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), timeoutMs);
-  const signal = AbortSignal.any([timeout.signal, ctx.req.signal]);
+  const client = new AbortController();
+  const unfollow = followClient(ctx.req, client);
+  const signal = AbortSignal.any([timeout.signal, client.signal]);
   try {
     const result = await raceAbort(source.call(name, params ?? {}, { signal }), signal);
     return json({ status: "success", tool_name: name, result: result ?? null });
@@ -188,6 +190,7 @@ async function callFrom(ctx: RouteContext, source: ToolSource, kind: string): Pr
       { code: "tool_error" },
     );
   } finally {
+    unfollow();
     clearTimeout(timer);
   }
 }

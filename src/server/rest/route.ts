@@ -32,3 +32,16 @@ export interface RouteContext {
 }
 
 export type RouteHandler = (ctx: RouteContext) => Promise<Response>;
+
+/**
+ * Aborts `controller` when the client disconnects before the handler
+ * returns; call the result before returning. Deno (legacy behaviour) also
+ * aborts `req.signal` once a response was delivered, so a listener must not
+ * outlive the handler: it would fire for a success and warn.
+ */
+export function followClient(req: Request, controller: AbortController): () => void {
+  const onAbort = () => controller.abort(new DOMException("Client disconnected", "AbortError"));
+  if (req.signal.aborted) onAbort();
+  else req.signal.addEventListener("abort", onAbort, { once: true });
+  return () => req.signal.removeEventListener("abort", onAbort);
+}
