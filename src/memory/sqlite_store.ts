@@ -67,6 +67,23 @@ const STOP_WORDS = new Set(
 );
 const MAX_QUERY_TERMS = 32;
 
+/**
+ * One FTS token naming a (namespace, conversation) pair: two independent
+ * 32-bit FNV-style hashes in base 36. A collision only costs speed, since
+ * recall re-checks namespace and conversation id against the table.
+ */
+export function scopeToken(namespace: string, conversationId: string): string {
+  const key = `${namespace}\u0000${conversationId}`;
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 13);
+  }
+  return `s${(h1 >>> 0).toString(36)}x${(h2 >>> 0).toString(36)}`;
+}
+
 /** Text as the FTS index sees it: CJK characters spaced out into single tokens. */
 export function searchText(text: string): string {
   return text.replace(CJK_GLOBAL, (c) => ` ${c} `);
@@ -152,18 +169,25 @@ export class SqliteMemoryStore implements MemoryStore {
              tool_calls, tool_call_id, name, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ),
-        insertFts: this.#db.prepare("INSERT INTO messages_fts (rowid, body) VALUES (?, ?)"),
+        insertFts: this.#db.prepare(
+          "INSERT INTO messages_fts (rowid, body, scope) VALUES (?, ?, ?)",
+        ),
         recent: this.#db.prepare(
           `SELECT ${COLUMNS} FROM messages WHERE ${conv} ORDER BY id DESC LIMIT ?`,
         ),
         turn: this.#db.prepare(
           `SELECT ${COLUMNS} FROM messages WHERE ${conv} AND turn_id = ? ORDER BY seq`,
         ),
+        // FTS first (scoped by the conversation's token, so it reads only
+        // this conversation's postings), then the table by primary key.
         recall: this.#db.prepare(
-          `SELECT m.id AS id, m.turn_id AS turn_id FROM messages_fts f
-             JOIN messages m ON m.id = f.rowid
-           WHERE messages_fts MATCH ? AND m.namespace = ? AND m.conversation_id = ? AND m.id < ?
-           ORDER BY bm25(messages_fts) LIMIT ?`,
+          `WITH hits AS MATERIALIZED (
+             SELECT rowid AS id, bm25(messages_fts, 1.0, 0.0) AS score FROM messages_fts
+             WHERE messages_fts MATCH ?
+           )
+           SELECT m.id AS id, m.turn_id AS turn_id FROM hits JOIN messages m ON m.id = hits.id
+           WHERE m.namespace = ? AND m.conversation_id = ? AND m.id < ?
+           ORDER BY hits.score LIMIT ?`,
         ),
         list: this.#db.prepare(
           `SELECT ${COLUMNS} FROM messages WHERE ${conv} ORDER BY id DESC LIMIT ?`,
@@ -210,8 +234,10 @@ export class SqliteMemoryStore implements MemoryStore {
           -- Contentless: the indexed text is a normalised copy of content
           -- (CJK spaced out), so an external-content table would re-tokenize
           -- the wrong text on delete. contentless_delete keeps DELETE working.
+          -- scope holds one token per (namespace, conversation) so a query
+          -- reads only that conversation's postings.
           CREATE VIRTUAL TABLE messages_fts USING fts5(
-            body, content = '', contentless_delete = 1,
+            body, scope, content = '', contentless_delete = 1,
             tokenize = 'unicode61 remove_diacritics 2'
           );
         `);
@@ -253,6 +279,7 @@ export class SqliteMemoryStore implements MemoryStore {
       if (!ROLES.has(m.role)) throw new TypeError(`Cannot store message: unknown role "${m.role}"`);
     }
     const turnId = crypto.randomUUID();
+    const scope = scopeToken(namespace, conversationId);
     const createdAt = this.#now() / 1000;
     this.#transaction(() => {
       messages.forEach((m, seq) => {
@@ -271,7 +298,9 @@ export class SqliteMemoryStore implements MemoryStore {
         );
         const indexed = [m.content ?? "", ...(m.tool_calls ?? []).map((c) => c.arguments)]
           .join(" ");
-        if (indexed.trim()) this.#stmt.insertFts.run(lastInsertRowid, searchText(indexed));
+        if (indexed.trim()) {
+          this.#stmt.insertFts.run(lastInsertRowid, searchText(indexed), scope);
+        }
       });
     });
   }
@@ -339,10 +368,11 @@ export class SqliteMemoryStore implements MemoryStore {
     }
 
     // Recall: older messages ranked by BM25, expanded to their turn or unit.
-    const ftsQuery = budget > 0 ? toFtsQuery(options.query) : "";
-    if (ftsQuery) {
+    const terms = budget > 0 ? toFtsQuery(options.query) : "";
+    if (terms) {
+      const scope = scopeToken(namespace, conversationId);
       const hits = this.#stmt.recall.all(
-        ftsQuery,
+        `scope : "${scope}" AND body : (${terms})`,
         namespace,
         conversationId,
         oldestRecentId,
