@@ -14,13 +14,19 @@ Deno.test("/ws/chat with a key configured accepts it three ways", async (t) => {
       raw.conn.close();
       assert.equal(raw.status, 101);
     });
-    await t.step("Sec-WebSocket-Protocol: yychat, bearer.<key> (browsers); the server selects yychat", async () => {
-      const { client, hello } = await TestClient.connect(server.ws, ["yychat", "bearer.sk-yy-first"]);
-      assert.equal(client.socket.protocol, "yychat");
-      assert.equal(hello.auth_required, undefined);
-      assert.equal((await client.request({ type: "ping" })).type, "pong");
-      await client.close();
-    });
+    await t.step(
+      "Sec-WebSocket-Protocol: yychat, bearer.<key> (browsers); the server selects yychat",
+      async () => {
+        const { client, hello } = await TestClient.connect(server.ws, [
+          "yychat",
+          "bearer.sk-yy-first",
+        ]);
+        assert.equal(client.socket.protocol, "yychat");
+        assert.equal(hello.auth_required, undefined);
+        assert.equal((await client.request({ type: "ping" })).type, "pong");
+        await client.close();
+      },
+    );
     await t.step("a first {type:auth} frame; nothing else is served before it", async () => {
       const { client, hello } = await TestClient.connect(server.ws);
       assert.equal(hello.auth_required, true);
@@ -53,7 +59,10 @@ Deno.test("/ws/chat refuses wrong credentials clearly", async (t) => {
     });
     await t.step("wrong auth frame → auth_failed, then close 4500", async () => {
       const { client } = await TestClient.connect(server.ws);
-      assert.equal(((await client.request({ type: "auth", token: "nope" })).error as { code: string }).code, "auth_failed");
+      assert.equal(
+        ((await client.request({ type: "auth", token: "nope" })).error as { code: string }).code,
+        "auth_failed",
+      );
       assert.equal((await client.closed).code, 4500);
     });
     await t.step("no auth frame in time → close 4501", async () => {
@@ -62,7 +71,9 @@ Deno.test("/ws/chat refuses wrong credentials clearly", async (t) => {
     });
     await t.step("the keys never reach the logs", () => {
       const logs = server.logs.join("\n");
-      for (const secret of ["sk-yy-first", "sk-yy-second", "sk-yy-wrong"]) assert.equal(logs.includes(secret), false);
+      for (const secret of ["sk-yy-first", "sk-yy-second", "sk-yy-wrong"]) {
+        assert.equal(logs.includes(secret), false);
+      }
     });
   } finally {
     await server.close();
