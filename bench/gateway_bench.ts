@@ -291,7 +291,25 @@ export interface Row {
   digits: number;
 }
 
-/** Medians per server, as table rows with ratios and pass/fail. */
+/** Other processes' CPU (% of one core) above which a window counts as disturbed. */
+export const QUIET_OTHER_CPU_PCT = 30;
+
+/**
+ * The rounds of `phase` used for the medians: those where neither server's
+ * window was disturbed by other processes, when at least two such rounds
+ * exist; otherwise all rounds (and the table is flagged as noisy).
+ */
+export function quietRounds(samples: Sample[], phase: Phase): Set<number> {
+  const of = samples.filter((s) => s.phase === phase);
+  const all = new Set(of.map((s) => s.round));
+  const disturbed = new Set(
+    of.filter((s) => (s.result.otherCpuPct ?? 0) > QUIET_OTHER_CPU_PCT).map((s) => s.round),
+  );
+  const quiet = new Set([...all].filter((r) => !disturbed.has(r)));
+  return quiet.size >= 2 || (quiet.size === all.size && quiet.size > 0) ? quiet : all;
+}
+
+/** Medians per server over the quiet rounds, as table rows with ratios and pass/fail. */
 export function summarize(samples: Sample[]): Row[] {
   const row = (
     metric: string,
@@ -300,7 +318,9 @@ export function summarize(samples: Sample[]): Row[] {
     digits: number,
     target?: { op: "<=" | ">="; ratio: number },
   ): Row => {
-    const of = (t: Target) => samples.filter((s) => s.phase === phase && s.target === t);
+    const rounds = quietRounds(samples, phase);
+    const of = (t: Target) =>
+      samples.filter((s) => s.phase === phase && s.target === t && rounds.has(s.round));
     const values = (t: Target) => of(t).map((s) => f(s.result) ?? NaN);
     const baseline = median(values("baseline"));
     const yychat = median(values("yychat"));
@@ -427,14 +447,24 @@ export async function main(args: string[] = []): Promise<Row[]> {
   const other = median(
     samples.filter((s) => s.result.otherCpuPct !== undefined).map((s) => s.result.otherCpuPct!),
   );
+  const used = (["closed", "pipelined"] as const).map((p) =>
+    `${p} ${quietRounds(samples, p).size}/${opts.rounds}`
+  ).join(", ");
+  const noisy = (["closed", "pipelined"] as const).some((p) => {
+    const rounds = quietRounds(samples, p);
+    return samples.some((s) =>
+      s.phase === p && rounds.has(s.round) && (s.result.otherCpuPct ?? 0) > QUIET_OTHER_CPU_PCT
+    );
+  });
   console.log("");
   console.log(markdownTable(rows));
   console.log(
-    `\nMedians over ${opts.rounds} round(s) (idle: ${opts.idleReps}); ${
-      ((performance.now() - started) / 1000).toFixed(0)
-    } s in all. Client and server share this machine's ${navigator.hardwareConcurrency} cores; ` +
+    `\nMedians over the undisturbed rounds (other processes ≤ ${QUIET_OTHER_CPU_PCT}% of a core ` +
+      `in both windows, when at least 2 were; else all): ${used}; idle: ${opts.idleReps}. ${
+        ((performance.now() - started) / 1000).toFixed(0)
+      } s in all. Client and server share this machine's ${navigator.hardwareConcurrency} cores; ` +
       `other processes used a median ${other.toFixed(0)}% of a core during the windows` +
-      (other > 20 ? " (NOISY: rerun on a quiet machine for trustworthy numbers)." : "."),
+      (noisy ? ". NOISY: fewer than 2 undisturbed rounds; rerun on a quieter machine." : "."),
   );
   const json = flag(args, "json");
   if (json) await Deno.writeTextFile(json, JSON.stringify({ opts, samples, rows }, null, 2));

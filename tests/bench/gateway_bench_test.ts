@@ -10,13 +10,15 @@ import { runLoad } from "../../bench/ws_load.ts";
 
 Deno.test("runLoad() gets every pong from yychat in closed, pipelined and idle modes", async (t) => {
   const dataDir = await Deno.makeTempDir({ prefix: "yychat_bench_test_" });
-  const app = createApp(loadSettings({
+  await Deno.writeTextFile(`${dataDir}/mcp.json`, '{"mcpServers":{}}');
+  const app = await createApp(loadSettings({
     SERVER_PORT: "0",
     LOG_LEVEL: "silent",
     WS_MAX_CONNECTIONS: "500",
     // The rate-limit middleware stays in the chain but never rejects.
     WS_MESSAGES_PER_SECOND: "1000000",
     YYCHAT_DATA_DIR: dataDir,
+    YYCHAT_MCP_CONFIG: `${dataDir}/mcp.json`,
   }));
   const ac = new AbortController();
   const server = Deno.serve(
