@@ -53,8 +53,7 @@ function freePort(): number {
 }
 
 /** Starts server-everything over HTTP on 127.0.0.1 and waits until it listens. */
-async function startHttpEverything(mode: "streamableHttp" | "sse") {
-  const port = freePort();
+async function startHttpEverything(mode: "streamableHttp" | "sse", port = freePort()) {
   const child = new Deno.Command("node", {
     args: [await everythingBin(), mode],
     env: { PORT: String(port) },
@@ -318,6 +317,27 @@ Deno.test("McpManager reconnects when a stdio server exits", async () => {
       "pid",
     ]);
   });
+});
+
+Deno.test("McpManager reconnects to a Streamable HTTP server that restarted", async () => {
+  let http = await startHttpEverything("streamableHttp");
+  const port = Number(new URL(http.url).port);
+  try {
+    await withManager({
+      servers: [{ name: "remote", transport: "http", url: http.url }],
+      retry: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 50 },
+    }, async (manager) => {
+      assert.equal(await manager.call("echo", { message: "1" }, { signal: signal() }), "Echo: 1");
+      await http.stop();
+      await assert.rejects(() => manager.call("echo", { message: "2" }, { signal: signal() }));
+      await until("server marked down", () => manager.servers()[0]!.state !== "connected");
+      http = await startHttpEverything("streamableHttp", port);
+      await until("reconnected", () => manager.servers()[0]!.state === "connected", 15_000);
+      assert.equal(await manager.call("echo", { message: "3" }, { signal: signal() }), "Echo: 3");
+    });
+  } finally {
+    await http.stop();
+  }
 });
 
 /** Pids of all descendants of this process whose command line mentions `needle`. */
