@@ -20,7 +20,7 @@ import type {
   Usage,
 } from "../../engine/types.ts";
 import { json } from "../responses.ts";
-import { ENGINE_ERROR_STATUS, engineErrorParam, engineErrorType, HttpError } from "./errors.ts";
+import { HttpError, toHttpError } from "./errors.ts";
 import { readJsonBody } from "./request_body.ts";
 import { followClient, type RouteContext } from "./route.ts";
 import { ChatCompletionRequest, type ChatMessageIn } from "./schemas.ts";
@@ -66,7 +66,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
   } catch (err) {
     unfollow();
     ac.abort();
-    throw toHttpError(err);
+    throw err;
   }
 
   if (body.stream !== true) {
@@ -95,7 +95,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
       );
     } catch (err) {
       ac.abort();
-      throw toHttpError(err);
+      throw err;
     } finally {
       unfollow();
       ac.abort();
@@ -187,23 +187,6 @@ function openAIFinishReason(reason: string): OpenAIFinishReason {
   return reason === "length" || reason === "tool_calls" || reason === "content_filter"
     ? reason
     : "stop";
-}
-
-/** Maps engine failures through {@linkcode ENGINE_ERROR_STATUS}; anything else is a 500. */
-export function toHttpError(err: unknown): HttpError {
-  if (err instanceof HttpError) return err;
-  if (err instanceof EngineError) {
-    return new HttpError(ENGINE_ERROR_STATUS[err.code], err.message, {
-      code: err.code,
-      type: engineErrorType(err.code),
-      param: engineErrorParam(err.code),
-    });
-  }
-  return new HttpError(
-    500,
-    `Internal error: ${err instanceof Error ? err.message : String(err)}`,
-    { code: "internal_error" },
-  );
 }
 
 /**

@@ -4,7 +4,7 @@
  * {@linkcode ENGINE_ERROR_STATUS} decides which HTTP status each stable
  * engine code gets, so chat completions (and docs) never disagree.
  */
-import type { EngineErrorCode } from "../../engine/types.ts";
+import { EngineError, type EngineErrorCode } from "../../engine/types.ts";
 import { errorResponse, type HttpErrorType } from "../responses.ts";
 
 /** A failure a route reports to the client with `status`; thrown, caught by the router. */
@@ -56,4 +56,21 @@ export function engineErrorParam(code: EngineErrorCode): string | null {
   if (code === "personality_not_found") return "personality_id";
   if (code === "validation_error") return "messages";
   return null;
+}
+
+/**
+ * Maps engine failures through {@linkcode ENGINE_ERROR_STATUS}; anything
+ * else is a 500 whose details stay in the server log (the client gets the
+ * request id in `x-request-id` to quote).
+ */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof EngineError) {
+    return new HttpError(ENGINE_ERROR_STATUS[err.code], err.message, {
+      code: err.code,
+      type: engineErrorType(err.code),
+      param: engineErrorParam(err.code),
+    });
+  }
+  return new HttpError(500, "Internal server error", { code: "internal_error" });
 }

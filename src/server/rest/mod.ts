@@ -10,8 +10,8 @@ import type { LogFields } from "../../logger.ts";
 import { bearerToken } from "../api_keys.ts";
 import type { HttpHandler } from "../http_handler.ts";
 import { errorResponse } from "../responses.ts";
-import { chatCompletions, toHttpError } from "./chat_completions.ts";
-import { HttpError } from "./errors.ts";
+import { chatCompletions } from "./chat_completions.ts";
+import { HttpError, toHttpError } from "./errors.ts";
 import {
   callMcpTool,
   callTool,
