@@ -70,13 +70,18 @@ Deno.test("POST /v1/chat/completions answers the openai SDK without streaming", 
     assert.deepEqual(upstream.stop, ["END"]);
 
     const b = await client.chat.completions.create({
-      model: "mock-model",
+      model: "another-upstream-model",
       messages: [{ role: "user", content: "Hi again" }],
       max_completion_tokens: 7,
     });
     assert.equal(b.choices[0]!.message.content, "Again");
     assert.notEqual(a.id, b.id, "every response has its own id");
     assert.equal(mock.completionRequests[1]!.body.max_tokens, 7);
+    assert.equal(
+      mock.completionRequests[1]!.body.model,
+      "another-upstream-model",
+      "a real provider gets the client's model",
+    );
   });
 });
 
