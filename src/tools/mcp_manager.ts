@@ -71,6 +71,7 @@ interface SdkCallResult {
 
 interface SdkTransport {
   onclose?: () => void;
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,7 +80,7 @@ interface Connection {
   transport: SdkTransport;
   /** Resolves when the transport reports closed. */
   closed: Promise<void>;
-  stdioChild?: { stdin?: { end(): void } | null; exitCode: number | null };
+  stdioChild?: { stdin?: { end(): void } | null; exitCode: number | null; pid?: number };
 }
 
 interface ServerEntry {
@@ -412,15 +413,46 @@ export class McpManager implements ToolSource {
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       spawn(this.#logger, `mcp relist ${config.name}`, this.#relist(server, conn));
     });
-    try {
-      await client.connect(transport, { signal, timeout: this.#connectTimeoutMs });
-    } catch (err) {
-      conn.stdioChild = stdioProcess(transport);
-      await this.#shutdown(conn);
-      throw err;
+    if (!(transport instanceof StdioClientTransport)) {
+      try {
+        await client.connect(transport, { signal, timeout: this.#connectTimeoutMs });
+      } catch (err) {
+        await this.#shutdown(conn);
+        throw err;
+      }
+      return conn;
     }
-    conn.stdioChild = stdioProcess(transport);
-    return conn;
+    // Stdio: the SDK's own abort path closes the transport with unclearable
+    // 2 s timers and forgets the child. Instead, on timeout or abort we end
+    // the child ourselves; the pending handshake then fails with "connection
+    // closed" and the SDK has nothing left to clean up.
+    const start = transport.start.bind(transport);
+    transport.start = async () => {
+      await start();
+      conn.stdioChild = stdioProcess(transport);
+    };
+    const connecting = client.connect(transport, { timeout: 24 * 3600_000 });
+    let onAbort!: () => void;
+    const aborted = new Promise<void>((resolve) => onAbort = resolve);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal.aborted) onAbort();
+      const first = await Promise.race([
+        connecting.then(() => "connected" as const),
+        aborted.then(() => "aborted" as const),
+      ]);
+      if (first === "aborted") {
+        await this.#shutdown(conn, { graceful: false });
+        await connecting.catch(() => {});
+        throw signal.reason ?? new Error("aborted");
+      }
+      return conn;
+    } catch (err) {
+      await this.#shutdown(conn, { graceful: false });
+      throw err;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   async #listTools(client: Client, signal: AbortSignal): Promise<SdkTool[]> {
@@ -455,7 +487,7 @@ export class McpManager implements ToolSource {
    * Closes a connection without leaving timers or processes behind: stdio
    * children get EOF on stdin, then SIGTERM, then SIGKILL, each bounded.
    */
-  async #shutdown(conn: Connection): Promise<void> {
+  async #shutdown(conn: Connection, options: { graceful?: boolean } = {}): Promise<void> {
     const child = conn.stdioChild;
     if (child && child.exitCode === null) {
       const waitClosed = async (ms: number) => {
@@ -472,8 +504,8 @@ export class McpManager implements ToolSource {
       } catch {
         // Already gone.
       }
-      if (!await waitClosed(2000)) {
-        const pid = (conn.transport as StdioClientTransport).pid;
+      if (options.graceful === false || !await waitClosed(2000)) {
+        const pid = child.pid;
         if (pid) {
           try {
             Deno.kill(pid, "SIGTERM");

@@ -150,6 +150,7 @@ Deno.test("McpManager talks to server-everything over Streamable HTTP and SSE", 
     ["streamableHttp", "http"],
     ["streamableHttp", "auto"],
     ["sse", "sse"],
+    ["sse", "auto"],
   ];
   for (const [mode, transport] of cases) {
     await t.step(`${mode} as "${transport}"`, async () => {
@@ -211,6 +212,31 @@ Deno.test("McpManager keeps working servers when another fails, and retries it w
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(manager.servers().find((s) => s.name === "broken")!.failures, 3);
   });
+});
+
+Deno.test("McpManager.start() is bounded by the connect timeout when a server never answers", async () => {
+  const t0 = performance.now();
+  await withManager({
+    servers: [
+      { name: "mute", transport: "stdio", command: "sleep", args: ["60"] },
+      fixtureStdio(),
+    ],
+    connectTimeoutMs: 800,
+    retry: { maxAttempts: 1 },
+  }, async (manager) => {
+    const elapsedMs = performance.now() - t0;
+    assert.ok(elapsedMs < 8000, `start() took ${elapsedMs} ms`);
+    const byName = Object.fromEntries(manager.servers().map((s) => [s.name, s]));
+    assert.equal(byName.mute!.state, "failed");
+    assert.match(byName.mute!.lastError!, /timed out after 800 ms/);
+    assert.equal(byName.fixture!.state, "connected");
+    assert.equal(
+      await manager.call("echo", { message: "ok" }, { signal: signal() }),
+      "fixture: ok",
+    );
+  });
+  // The silent child was killed, not left behind.
+  if (Deno.build.os === "linux") assert.deepEqual(await descendants("sleep 60"), []);
 });
 
 Deno.test("McpManager prefixes colliding tool names with the server name", async () => {
