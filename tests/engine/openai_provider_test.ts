@@ -383,11 +383,12 @@ Deno.test("OpenAIProvider.complete() times out", async (t) => {
   });
   await t.step("a slow but steady stream is not a timeout", async () => {
     await withMock(async (mock, make) => {
-      mock.enqueue(textReply("a b c d e f", { chunkDelayMs: 60 }));
-      const result = await collectCompletion(make({ timeoutMs: 150 }), { messages: USER }, {
+      // 10 chunks 80 ms apart: the whole stream outlasts the timeout, no gap does.
+      mock.enqueue(textReply("a b c d e f g h", { chunkDelayMs: 80 }));
+      const result = await collectCompletion(make({ timeoutMs: 400 }), { messages: USER }, {
         signal: AbortSignal_(),
       });
-      assert.equal(result.content, "a b c d e f");
+      assert.equal(result.content, "a b c d e f g h");
     });
   });
 });

@@ -251,9 +251,9 @@ export class OpenAIMock {
       this.#abortWaiters = [];
       for (const w of waiters) w();
     };
-    req.signal.addEventListener("abort", markAborted, { once: true });
+    // Not `req.signal`: Deno.serve fires it only after the response, so a
+    // disconnect is seen through the streamed body's `cancel()` instead.
     const finish = () => {
-      req.signal.removeEventListener("abort", markAborted);
       this.#inflight.delete(life);
     };
 
@@ -298,7 +298,7 @@ export class OpenAIMock {
           finish();
           return Response.json(this.#assemble(next));
         }
-        return this.#sse(next, record, life, finish);
+        return this.#sse(next, record, life, finish, markAborted);
     }
   }
 
@@ -307,6 +307,7 @@ export class OpenAIMock {
     record: RecordedRequest,
     life: AbortController,
     finish: () => void,
+    markAborted: () => void,
   ): Response {
     const id = `chatcmpl-mock-${crypto.randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
@@ -384,9 +385,8 @@ export class OpenAIMock {
         }
       },
       cancel() {
-        if (!record.completed) {
-          record.aborted = true;
-        }
+        // The client went away mid-body (a completed body is never cancelled).
+        markAborted();
         life.abort();
       },
     });
