@@ -89,6 +89,8 @@ interface ServerEntry {
   /** Last listed tools; kept while disconnected so exposed names stay stable. */
   tools: SdkTool[];
   failures: number;
+  /** Connections in a row that closed within `STABLE_CONNECTION_MS`. */
+  crashes: number;
   lastError?: string;
   conn?: Connection;
   retryTimer?: ReturnType<typeof setTimeout>;
@@ -103,6 +105,8 @@ interface Route {
 }
 
 const STDERR_TAIL_CHARS = 2000;
+/** A connection that lasted this long counts as healthy; shorter ones back off. */
+const STABLE_CONNECTION_MS = 10_000;
 const CLIENT_INFO = { name: "yychat", version: "0.1.0" };
 
 /**
@@ -146,6 +150,7 @@ export class McpManager implements ToolSource {
       state: "connecting",
       tools: [],
       failures: 0,
+      crashes: 0,
       stderrTail: "",
       generation: 0,
     }));
@@ -310,23 +315,23 @@ export class McpManager implements ToolSource {
     }
   }
 
-  #scheduleRetry(server: ServerEntry): void {
+  #scheduleRetry(server: ServerEntry, attempt = server.failures): void {
     const name = server.config.name;
-    if (server.failures >= this.#retry.maxAttempts) {
+    if (attempt >= this.#retry.maxAttempts) {
       this.#logger.error("mcp_gave_up", {
         server: name,
-        attempts: server.failures,
+        attempts: attempt,
         error: server.lastError,
       });
       return;
     }
     const delayMs = Math.min(
       this.#retry.maxDelayMs,
-      this.#retry.initialDelayMs * 2 ** (server.failures - 1),
+      this.#retry.initialDelayMs * 2 ** (attempt - 1),
     );
     this.#logger.warn("mcp_connect_failed", {
       server: name,
-      attempt: server.failures,
+      attempt,
       retryInMs: delayMs,
       error: server.lastError,
     });
@@ -337,15 +342,31 @@ export class McpManager implements ToolSource {
     }, delayMs);
   }
 
-  /** Waits for the connection to drop, then reconnects. */
+  /**
+   * Waits for the connection to drop, then reconnects: at once after a
+   * stable connection, with backoff after a quick crash, so a server that
+   * dies right after every handshake cannot make us respawn it in a loop.
+   */
   async #watch(server: ServerEntry, conn: Connection, generation: number): Promise<void> {
+    const connectedAt = performance.now();
     await conn.closed;
     if (generation !== server.generation || this.#closing.signal.aborted) return;
     server.conn = undefined;
+    server.state = "failed";
     server.lastError = "connection closed";
+    this.#rebuild();
     this.#logger.warn("mcp_disconnected", { server: server.config.name });
     await this.#shutdown(conn);
-    await this.#connect(server);
+    if (generation !== server.generation || this.#closing.signal.aborted) return;
+    const livedMs = performance.now() - connectedAt;
+    server.crashes = livedMs >= STABLE_CONNECTION_MS ? 0 : server.crashes + 1;
+    if (server.crashes === 0) {
+      await this.#connect(server);
+      return;
+    }
+    server.lastError =
+      `connection closed ${server.crashes} time(s) within ${STABLE_CONNECTION_MS} ms of connecting`;
+    this.#scheduleRetry(server, server.crashes);
   }
 
   async #open(server: ServerEntry, signal: AbortSignal): Promise<Connection> {

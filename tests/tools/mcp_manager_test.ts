@@ -366,6 +366,26 @@ Deno.test("McpManager reconnects to a Streamable HTTP server that restarted", as
   }
 });
 
+Deno.test("McpManager backs off and gives up on a server that crashes after every connect", async () => {
+  const crashing = { ...fixtureStdio("crashy"), env: { FIXTURE_EXIT_AFTER_MS: "300" } };
+  await withManager({
+    servers: [crashing],
+    retry: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 3 },
+  }, async (manager) => {
+    assert.equal(manager.servers()[0]!.state, "connected");
+    await until(
+      "gave up",
+      () => /closed 3 time/.test(manager.servers()[0]!.lastError ?? ""),
+      20_000,
+    );
+    await new Promise((r) => setTimeout(r, 800));
+    const [status] = manager.servers();
+    assert.equal(status!.state, "failed");
+    assert.match(status!.lastError!, /closed 3 time\(s\) within 10000 ms/);
+    assert.deepEqual(manager.list(), []);
+  });
+});
+
 /** Pids of all descendants of this process whose command line mentions `needle`. */
 async function descendants(needle: string): Promise<number[]> {
   const parent = new Map<number, number>();
