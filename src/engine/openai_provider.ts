@@ -207,7 +207,8 @@ interface PartialCall {
  * Assembles streamed tool-call deltas. Servers differ: some omit `index`,
  * send the `id` after the name, repeat the name, or interleave parallel
  * calls. Placement: by `index` when present, else by `id`, else the most
- * recent call (a new call when a second name arrives).
+ * recent call (a new call when another name arrives, or the same name after
+ * complete JSON arguments).
  */
 export class ToolCallAssembler {
   readonly #calls: PartialCall[] = [];
@@ -231,7 +232,11 @@ export class ToolCallAssembler {
       slot = this.#calls.find((c) => c.id === id) ??
         (this.#last && this.#last.id === "" ? this.#last : undefined) ??
         this.#push(undefined);
-    } else if (name && this.#last && this.#last.name !== "" && this.#last.name !== name) {
+    } else if (
+      name && this.#last && this.#last.name !== "" &&
+      (this.#last.name !== name || isCompleteJson(this.#last.arguments))
+    ) {
+      // A second name after a finished call starts a new call, even the same tool.
       slot = this.#push(undefined);
     } else {
       slot = this.#last ?? this.#push(undefined);
@@ -255,6 +260,16 @@ export class ToolCallAssembler {
     const call: PartialCall = { index, id: "", name: "", arguments: "" };
     this.#calls.push(call);
     return call;
+  }
+}
+
+function isCompleteJson(text: string): boolean {
+  if (text.trim() === "") return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

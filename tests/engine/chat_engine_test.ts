@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { loadSettings } from "../../config/settings.ts";
 import { ChatEngine } from "../../src/engine/chat_engine.ts";
+import { createEngine } from "../../src/engine/mod.ts";
+import { silentLogger } from "../../src/logger.ts";
 import type { ChatEngineOptions } from "../../src/engine/chat_engine.ts";
 import { OfflineProvider } from "../../src/engine/offline_provider.ts";
 import { OpenAIProvider } from "../../src/engine/openai_provider.ts";
@@ -542,4 +545,43 @@ Deno.test("ChatEngine.run() with the offline provider drives the real calculator
   assert.equal(done.content, "The result is 84.");
   assert.equal(done.model, "yychat-offline");
   assert.equal(memory.appended[0]!.messages.length, 4);
+});
+
+Deno.test("createEngine() uses the offline provider only when no provider is configured", async () => {
+  const e = await createEngine(loadSettings({}), {
+    logger: silentLogger,
+    memory: new MemoryFake(),
+  });
+  assert.equal(e.offline, true);
+  assert.equal(e.model, "yychat-offline");
+  assert.deepEqual(e.tools().map((t) => t.name), ["calculator", "gettime"]);
+  assert.ok(e.personalities.has("xiaoyu"));
+});
+
+Deno.test("createEngine() talks to the configured endpoint, with tavily and MCP tools", async () => {
+  const mock = await OpenAIMock.start();
+  try {
+    mock.enqueue(textReply("Hi from the endpoint"));
+    const settings = loadSettings({
+      OPENAI_BASE_URL: mock.baseUrl,
+      OPENAI_MODEL: "local-llama",
+      TAVILY_API_KEY: "tvly-x",
+    });
+    const mcp = new ToolRegistry([tool("mcp_echo", () => Promise.resolve("echo"))]);
+    const e = await createEngine(settings, { logger: silentLogger, memory: new MemoryFake(), mcp });
+    assert.equal(e.offline, false);
+    assert.equal(e.model, "local-llama");
+    assert.deepEqual(e.tools().map((t) => t.name), [
+      "calculator",
+      "gettime",
+      "tavily_search",
+      "mcp_echo",
+    ]);
+    const events = await collect(e, req("hello"));
+    assert.equal((events.at(-1) as { content: string }).content, "Hi from the endpoint");
+    assert.equal(mock.completionRequests[0]!.body.model, "local-llama");
+    assert.equal(mock.completionRequests[0]!.body.tools.length, 4);
+  } finally {
+    await mock.close();
+  }
 });

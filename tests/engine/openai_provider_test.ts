@@ -164,6 +164,22 @@ Deno.test("OpenAIProvider.complete() assembles streamed tool-call deltas", async
       ],
     },
     {
+      name: "two calls of the same tool without index or id",
+      script: {
+        kind: "reply",
+        events: [
+          { type: "tool_call", name: "calculator", arguments: '{"a":' },
+          { type: "tool_call", arguments: "1}" },
+          { type: "tool_call", name: "calculator", arguments: '{"a":2}' },
+          { type: "finish", reason: "tool_calls" },
+        ],
+      },
+      expected: [
+        { name: "calculator", arguments: '{"a":1}' },
+        { name: "calculator", arguments: '{"a":2}' },
+      ],
+    },
+    {
       name: "id arriving after the name",
       script: {
         kind: "reply",
@@ -238,11 +254,53 @@ Deno.test("OpenAIProvider.complete() assembles streamed tool-call deltas", async
   }
 });
 
+Deno.test("ToolCallAssembler.add() keeps a name repeated on every chunk once", () => {
+  const a = new ToolCallAssembler();
+  a.add({ function: { name: "calculator", arguments: '{"a"' } });
+  a.add({ function: { name: "calculator", arguments: ":1}" } });
+  assert.deepEqual(a.finish().map((c) => [c.name, c.arguments]), [["calculator", '{"a":1}']]);
+});
+
 Deno.test("ToolCallAssembler.add() keeps a repeated name once", () => {
   const a = new ToolCallAssembler();
   a.add({ index: 0, id: "x", function: { name: "calculator", arguments: "{" } });
   a.add({ index: 0, function: { name: "calculator", arguments: "}" } });
   assert.deepEqual(a.finish(), [{ id: "x", name: "calculator", arguments: "{}" }]);
+});
+
+Deno.test("OpenAIMock serves non-streaming completions and the model list", async () => {
+  await withMock(async (mock) => {
+    mock.enqueue(
+      textReply("Hello there"),
+      toolCallReply([{ id: "c1", name: "gettime", arguments: {} }]),
+    );
+    const { default: OpenAI } = await import("openai");
+    const client = new OpenAI({ apiKey: "k", baseURL: mock.baseUrl, maxRetries: 0 });
+    const plain = await client.chat.completions.create({ model: "m", messages: USER });
+    assert.equal(plain.choices[0]!.message.content, "Hello there");
+    assert.equal(plain.choices[0]!.finish_reason, "stop");
+    assert.equal(plain.usage?.total_tokens, 12);
+    const tools = await client.chat.completions.create({ model: "m", messages: USER });
+    assert.deepEqual(tools.choices[0]!.message.tool_calls, [
+      { id: "c1", type: "function", function: { name: "gettime", arguments: "{}" } },
+    ]);
+    const models = await client.models.list();
+    assert.deepEqual(models.data.map((m) => m.id), ["mock-model"]);
+    const unscripted = await failure(
+      collectCompletion(
+        new OpenAIProvider({
+          baseUrl: mock.baseUrl,
+          model: "m",
+          temperature: 0,
+          timeoutMs: 1000,
+          maxRetries: 0,
+        }),
+        { messages: USER },
+        { signal: AbortSignal_() },
+      ),
+    );
+    assert.match(unscripted.message, /no scripted response left/);
+  });
 });
 
 Deno.test("OpenAIProvider.complete() maps failures to stable codes", async (t) => {
