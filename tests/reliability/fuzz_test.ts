@@ -1,0 +1,101 @@
+/**
+ * Short fuzz run (CI): 10,000 seeded malformed frames over 100 connections.
+ * The long version is `bench/reliability/fuzz.ts` (child server process,
+ * more frames, RSS from /proc). Reproduce a failure with `FUZZ_SEED=<seed>`.
+ */
+import assert from "node:assert/strict";
+import { startTestServer } from "../helpers/test_server.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { TestClient } from "../helpers/ws_client.ts";
+import { runFuzz } from "./lib/fuzz_driver.ts";
+import { fdCount, MiB, mib, rssBytes } from "./lib/proc.ts";
+import { Rng } from "./lib/rng.ts";
+
+const LIMIT_BYTES = 128 * 1024;
+const ENV = {
+  LOG_LEVEL: "warn",
+  WS_MESSAGES_PER_SECOND: "0",
+  WS_MESSAGE_SIZE_LIMIT: String(LIMIT_BYTES),
+  WS_MAX_CONNECTIONS: "1000",
+};
+
+Deno.test("Connection answers 10,000 malformed frames with errors or close 1009 and releases everything", async () => {
+  const seed = Rng.seedFrom(Deno.env.get("FUZZ_SEED"));
+  console.log(`fuzz seed ${seed} (FUZZ_SEED=${seed} reproduces this run)`);
+  const server = await startTestServer(ENV);
+  try {
+    // Warm up (JIT, buffers) before the baseline.
+    await runFuzz({
+      url: server.ws,
+      seed: seed ^ 1,
+      frames: 300,
+      framesPerConnection: 100,
+      concurrency: 3,
+      maxMessageBytes: LIMIT_BYTES,
+      oversizeRatio: 0.5,
+      largeRatio: 0.05,
+    });
+    await waitFor(() => server.app.supervisor.size === 0, 5000, "warm-up connections to close");
+    const rssBefore = rssBytes();
+    const fdsBefore = fdCount();
+
+    const result = await runFuzz({
+      url: server.ws,
+      seed,
+      frames: 10_000,
+      framesPerConnection: 100,
+      concurrency: 8,
+      maxMessageBytes: LIMIT_BYTES,
+      oversizeRatio: 0.5,
+      largeRatio: 0.05,
+      maxDepth: 100_000,
+    });
+    console.log(
+      `fuzz: ${result.framesSent} frames, ${
+        mib(result.bytesSent)
+      }, ${result.connections} connections, codes ${JSON.stringify(result.codes)}, closes ${
+        JSON.stringify(result.closes)
+      }`,
+    );
+    assert.deepEqual(result.failures.slice(0, 5), [], `seed ${seed}: unanswered frames`);
+    assert.ok(result.framesSent >= 10_000);
+
+    await waitFor(() => server.app.supervisor.size === 0, 10_000, "every fuzz connection to close");
+    await waitFor(() => fdCount() <= fdsBefore, 5000, "file descriptors back to baseline");
+    // The server still serves.
+    const { client } = await TestClient.connect(server.ws);
+    assert.equal((await client.request({ type: "ping" })).type, "pong");
+    await client.close();
+    await waitFor(() => server.app.supervisor.size === 0);
+
+    const rssAfter = rssBytes();
+    console.log(`fuzz RSS: ${mib(rssBefore)} before, ${mib(rssAfter)} after`);
+    // In-process RSS includes the client side and V8's lazily returned heap:
+    // "near baseline" here means no growth proportional to the 10,000 frames.
+    assert.ok(rssAfter - rssBefore < 150 * MiB, `RSS grew ${mib(rssAfter - rssBefore)}`);
+  } finally {
+    await server.close();
+  }
+});
+
+// DEFECT D1 (docs/RELIABILITY.md): an unknown `type` is echoed whole in the
+// error message; near the size limit that error is over the outbound limit and
+// `Connection.send` drops it, so the frame gets no answer at all. Remove
+// `ignore` once `decodeFrame` bounds the echoed type.
+Deno.test({
+  name: "decodeFrame answers an unknown type that fills the size limit with an error",
+  ignore: true,
+  async fn() {
+    const server = await startTestServer(ENV);
+    try {
+      const { client } = await TestClient.connect(server.ws);
+      client.send(JSON.stringify({ type: "t".repeat(LIMIT_BYTES - '{"type":""}'.length) }));
+      const event = await client.next();
+      assert.equal(event.type, "error");
+      assert.equal((event.error as { code: string }).code, "unknown_message_type");
+      await client.close();
+    } finally {
+      await server.close();
+    }
+  },
+});
