@@ -9,8 +9,8 @@
  * drift rather than hoping for quiet:
  * - Load (closed loop, pipelined): both servers stay up and short windows
  *   alternate between them, A B B A A B …, so a disturbance hits both alike;
- *   each number is the median over rounds, and the spread of the per-round
- *   ratios is printed next to it.
+ *   each value is the median over rounds, each ratio the median of the
+ *   per-round (paired) ratios, with their range next to it.
  * - Idle RSS: a fresh server process per measurement (RSS never shrinks, so a
  *   server that already held connections would under-report), alternating.
  *
@@ -43,7 +43,7 @@ export interface GatewayBenchOptions {
 }
 
 const FULL: GatewayBenchOptions = {
-  rounds: 6,
+  rounds: 10,
   idleReps: 2,
   idleConnections: 10_000,
   idleHoldS: 1,
@@ -51,7 +51,7 @@ const FULL: GatewayBenchOptions = {
   pipelinedConnections: 32,
   inflight: 16,
   warmupS: 0.5,
-  windowS: 2,
+  windowS: 1.5,
 };
 
 const QUICK: GatewayBenchOptions = {
@@ -281,7 +281,10 @@ export interface Row {
   metric: string;
   baseline: number;
   yychat: number;
-  /** Ratio of the medians. */
+  /**
+   * Median of the per-round ratios (each yychat window against the adjacent
+   * baseline window): paired, so a disturbance common to both cancels out.
+   */
   ratio: number;
   /** Smallest and largest yychat/baseline ratio of one round (noise). */
   ratioRange: [number, number];
@@ -324,11 +327,11 @@ export function summarize(samples: Sample[]): Row[] {
     const values = (t: Target) => of(t).map((s) => f(s.result) ?? NaN);
     const baseline = median(values("baseline"));
     const yychat = median(values("yychat"));
-    const ratio = yychat / baseline;
     const perRound = of("yychat").map((y) => {
       const b = of("baseline").find((s) => s.round === y.round);
       return b ? (f(y.result) ?? NaN) / (f(b.result) ?? NaN) : NaN;
     }).filter(Number.isFinite);
+    const ratio = median(perRound);
     return {
       metric,
       baseline,
@@ -380,7 +383,7 @@ export function markdownTable(rows: Row[]): string {
   const fmt = (v: number, d: number) =>
     Number.isFinite(v) ? v.toLocaleString("en-US", { maximumFractionDigits: d }) : "n/a";
   const lines = [
-    "| metric | baseline (bare Deno.serve) | yychat | yychat / baseline | per-round ratio range | target | result |",
+    "| metric | baseline (bare Deno.serve) | yychat | yychat / baseline (median of paired rounds) | range over rounds | target | result |",
     "|---|---:|---:|---:|---|---|---|",
   ];
   for (const r of rows) {
