@@ -35,6 +35,12 @@ export interface ChatEngineOptions {
   contextTokenBudget: number;
   /** Most recent stored messages considered for the context. */
   maxMessageHistoryCount: number;
+  /**
+   * Longest tool result (JSON characters) passed back to the model; longer
+   * ones are cut and wrapped as `{"truncated": true, "content": …}`.
+   * Default 32,000.
+   */
+  maxToolResultChars?: number;
   logger?: Logger;
 }
 
@@ -238,6 +244,12 @@ export class ChatEngine {
         });
       }
     }
+    this.#logger.debug("engine_done", {
+      model,
+      finish_reason: finishReason,
+      tool_calls: turn.filter((m) => m.role === "tool").length,
+      chars: content.length,
+    });
     yield { type: "done", finishReason, content, model, ...(usage ? { usage } : {}) };
   }
 
@@ -277,7 +289,7 @@ export class ChatEngine {
         ok: true,
         duration_ms: Math.round(performance.now() - started),
       });
-      return { call, ok: true, content: JSON.stringify(result ?? null) };
+      return { call, ok: true, content: this.#bounded(JSON.stringify(result ?? null) ?? "null") };
     } catch (err) {
       const message = timeout.signal.aborted && !signal.aborted
         ? `Tool "${call.name}" timed out after ${this.#opts.toolTimeoutMs} ms`
@@ -291,6 +303,13 @@ export class ChatEngine {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Keeps one huge tool result (a web page, a file) from filling the context window. */
+  #bounded(json: string): string {
+    const max = this.#opts.maxToolResultChars ?? 32_000;
+    if (json.length <= max) return json;
+    return JSON.stringify({ truncated: true, content: json.slice(0, max) });
   }
 
   #toolIndex(): Map<string, ToolEntry> {

@@ -106,7 +106,9 @@ export class OpenAIProvider implements Provider {
       });
       armIdle();
       for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
-        armIdle();
+        // The idle bound is on the provider, not on a slow consumer: pause it
+        // while this chunk's deltas are handed out.
+        clearTimeout(timer);
         if (chunk.model) model = chunk.model;
         if (chunk.usage) {
           usage = {
@@ -124,6 +126,7 @@ export class OpenAIProvider implements Provider {
           for (const tc of delta.tool_calls ?? []) assembler.add(tc);
           if (choice.finish_reason) finishReason = FINISH_REASONS[choice.finish_reason] ?? "stop";
         }
+        armIdle();
       }
       if (finishReason === undefined) {
         throw new EngineError(

@@ -325,6 +325,23 @@ Deno.test("ChatEngine.run() passes tool failures back to the model as errors", a
   }
 });
 
+Deno.test("ChatEngine.run() cuts an oversized tool result", async () => {
+  const big = tool("big", () => Promise.resolve({ text: "x".repeat(5000) }));
+  const provider = new ScriptedProvider([
+    calls({ id: "b", name: "big", arguments: "{}" }),
+    text("ok"),
+  ]);
+  const { engine: e } = engine(provider, {
+    toolSources: [new ToolRegistry([big])],
+    maxToolResultChars: 1000,
+  });
+  await collect(e, req("go"));
+  const passed = JSON.parse(provider.requests[1]!.messages.at(-1)!.content!);
+  assert.equal(passed.truncated, true);
+  assert.equal(passed.content.length, 1000);
+  assert.ok(passed.content.startsWith('{"text":"xxx'));
+});
+
 Deno.test("ChatEngine.run() stops offering tools after maxToolRounds", async () => {
   const again = () =>
     calls({

@@ -439,6 +439,21 @@ Deno.test("OpenAIProvider.complete() times out", async (t) => {
       await mock.waitForAbort();
     });
   });
+  await t.step("a slow consumer is not a provider timeout", async () => {
+    await withMock(async (mock, make) => {
+      mock.enqueue(textReply("a b c"));
+      const seen: string[] = [];
+      for await (
+        const e of make({ timeoutMs: 100 }).complete({ messages: USER }, { signal: AbortSignal_() })
+      ) {
+        if (e.type === "delta") {
+          seen.push(e.content);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      assert.equal(seen.join(""), "a b c");
+    });
+  });
   await t.step("a slow but steady stream is not a timeout", async () => {
     await withMock(async (mock, make) => {
       // 10 chunks 80 ms apart: the whole stream outlasts the timeout, no gap does.
