@@ -110,6 +110,7 @@ export class OfflineProvider implements Provider {
           type: "finish",
           finishReason: "tool_calls",
           usage: usage(messages, call.arguments),
+          model: this.model,
         };
         return;
       }
