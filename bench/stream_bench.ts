@@ -3,7 +3,9 @@
  * on top of reading the same OpenAI-compatible mock directly with the
  * `openai` client.
  *
- * 1. streamed chunks/s of a 2,000-chunk reply: `/ws/chat` vs the `openai`
+ * 1. streamed chunks/s of a 2,000-chunk reply (upstream chunks delivered, so
+ *    a server that coalesces deltas into fewer frames is not penalised):
+ *    `/ws/chat` vs the `openai`
  *    client (`stream: true`) → ratio;
  * 2. time to first chunk: `text_message` sent → first `stream_chunk`, vs the
  *    `openai` client's request → first delta → added p50/p99, without and
@@ -20,10 +22,13 @@
  * shared machine hits both sides alike; the table shows the per-round spread.
  *
  * `deno run --allow-net --allow-env --allow-read --allow-write --allow-run --allow-sys
- *   bench/stream_bench.ts [--quick] [--rounds N] [--server-cpu-prof DIR]`
+ *   bench/stream_bench.ts [--quick] [--rounds N] [--server-cpu-prof DIR]
+ *   [--only throughput|ttfc|rest|cancel]`
  */
 import OpenAI from "openai";
-import { LONG_CHUNKS, StreamMock } from "./stream_mock.ts";
+import process from "node:process";
+import { LONG_CHUNKS, StreamMock, WORD } from "./stream_mock.ts";
+import { cpuSeconds } from "./ws_load.ts";
 
 const REPO_ROOT = new URL("../", import.meta.url);
 const MODEL = "mock-model";
@@ -33,7 +38,10 @@ const MODEL = "mock-model";
 
 /** One finished `text_message` (times are `performance.now()` of this process). */
 export interface WsResult {
+  /** `stream_chunk` events (or SDK deltas) with content. */
   chunks: number;
+  /** Characters of content received. */
+  chars: number;
   sentMs: number;
   /** NaN when no chunk came. */
   firstChunkMs: number;
@@ -98,6 +106,7 @@ export class WsChat {
       const timeoutMs = options.timeoutMs ?? 10_000;
       const result: WsResult = {
         chunks: 0,
+        chars: 0,
         sentMs: 0,
         firstChunkMs: NaN,
         endMs: NaN,
@@ -142,6 +151,7 @@ export class WsChat {
     switch (e.type) {
       case "stream_chunk":
         if (p.result.chunks++ === 0) p.result.firstChunkMs = now;
+        p.result.chars += (e.content as string).length;
         p.onChunk?.(p.result.chunks);
         return;
       case "stream_end":
@@ -176,6 +186,7 @@ export async function directStream(client: OpenAI, content: string): Promise<WsR
   const sentMs = performance.now();
   let firstChunkMs = NaN;
   let chunks = 0;
+  let chars = 0;
   let finishReason = "";
   const stream = await client.chat.completions.create({
     model: MODEL,
@@ -186,10 +197,11 @@ export async function directStream(client: OpenAI, content: string): Promise<WsR
     const choice = chunk.choices[0];
     if (choice?.delta?.content) {
       if (chunks++ === 0) firstChunkMs = performance.now();
+      chars += choice.delta.content.length;
     }
     if (choice?.finish_reason) finishReason = choice.finish_reason;
   }
-  return { chunks, sentMs, firstChunkMs, endMs: performance.now(), finishReason };
+  return { chunks, chars, sentMs, firstChunkMs, endMs: performance.now(), finishReason };
 }
 
 /** One non-streamed completion with the `openai` client; returns its duration in ms. */
@@ -254,6 +266,7 @@ export function yychatEnv(mock: StreamMock, dataDir: string): Record<string, str
 }
 
 interface ServerProcess {
+  pid: number;
   http: string;
   ws: string;
   stop(): Promise<void>;
@@ -335,7 +348,18 @@ async function startYychat(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/ws/chat`, stop };
+  return {
+    pid: child.pid,
+    http: `http://127.0.0.1:${port}`,
+    ws: `ws://127.0.0.1:${port}/ws/chat`,
+    stop,
+  };
+}
+
+/** CPU ms (user + system, all threads) this process used so far. */
+function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 // ---------------------------------------------------------------------------
@@ -343,7 +367,7 @@ async function startYychat(
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
 const median = (values: number[]) => percentile(values, 50);
@@ -397,6 +421,10 @@ export interface Row {
 interface Samples {
   wsChunksPerS: number[];
   directChunksPerS: number[];
+  /** `stream_chunk` frames the yychat side received (fewer than upstream chunks if it coalesces). */
+  wsFrames: number;
+  /** CPU ms over the throughput requests: [yychat process, this process] per side. */
+  cpu: { ws: [number, number]; direct: [number, number]; wsChunks: number; directChunks: number };
   ttfcDirect: number[][];
   ttfcWs: number[][];
   ttfcWsMemory: number[][];
@@ -508,6 +536,14 @@ export async function main(args: string[] = []): Promise<Row[]> {
   const rounds = argValue(args, "--rounds");
   if (rounds) opts.rounds = Math.max(1, Math.min(100, Number(rounds) | 0));
   const cpuProfDir = argValue(args, "--server-cpu-prof");
+  // For profiling one phase: the others run no samples (and report NaN).
+  const only = argValue(args, "--only");
+  if (only !== undefined) {
+    if (only !== "throughput") opts.throughputRequests = 0;
+    if (only !== "ttfc") opts.ttfcSamples = 0;
+    if (only !== "rest") opts.restSamples = 0;
+    if (only !== "cancel") opts.cancelSamples = 0;
+  }
 
   const mock = new StreamMock();
   const dataDir = await Deno.makeTempDir({ prefix: "yychat_stream_bench_" });
@@ -516,6 +552,8 @@ export async function main(args: string[] = []): Promise<Row[]> {
   const samples: Samples = {
     wsChunksPerS: [],
     directChunksPerS: [],
+    wsFrames: 0,
+    cpu: { ws: [0, 0], direct: [0, 0], wsChunks: 0, directChunks: 0 },
     ttfcDirect: [],
     ttfcWs: [],
     ttfcWsMemory: [],
@@ -530,11 +568,14 @@ export async function main(args: string[] = []): Promise<Row[]> {
     const direct = openaiClient(mock.baseUrl);
     const viaRest = openaiClient(`${server.http}/v1`);
     const wsChat = ws;
+    const serverPid = server.pid;
     let cancels = 0;
 
     const checkLong = (r: WsResult, side: string) => {
-      if (r.chunks !== LONG_CHUNKS || r.finishReason !== "stop") {
-        throw new Error(`${side}: ${r.chunks} of ${LONG_CHUNKS} chunks, "${r.finishReason}"`);
+      if (r.chars !== LONG_CHUNKS * WORD.length || r.finishReason !== "stop") {
+        throw new Error(
+          `${side}: ${r.chars} of ${LONG_CHUNKS * WORD.length} characters, "${r.finishReason}"`,
+        );
       }
     };
     const ttfc = (r: WsResult) => r.firstChunkMs - r.sentMs;
@@ -559,16 +600,26 @@ export async function main(args: string[] = []): Promise<Row[]> {
       let wsChunks = 0, wsMs = 0, directChunks = 0, directMs = 0;
       for (let i = 0; i < opts.throughputRequests; i++) {
         for (const side of yychatFirst ? ["yychat", "direct"] : ["direct", "yychat"]) {
+          const serverCpu0 = await cpuSeconds(serverPid);
+          const selfCpu0 = ownCpuMs();
           const r = side === "yychat"
             ? await wsChat.run({ content: "long" })
             : await directStream(direct, "long");
+          const selfCpu = ownCpuMs() - selfCpu0;
+          const cpu = [(await cpuSeconds(serverPid) - serverCpu0) * 1000, selfCpu];
           checkLong(r, side);
+          const c = samples.cpu;
           if (side === "yychat") {
-            wsChunks += r.chunks;
+            wsChunks += r.chars / WORD.length;
+            samples.wsFrames += r.chunks;
             wsMs += r.endMs - r.sentMs;
+            c.ws = [c.ws[0] + cpu[0]!, c.ws[1] + cpu[1]!];
+            c.wsChunks += r.chars / WORD.length;
           } else {
-            directChunks += r.chunks;
+            directChunks += r.chars / WORD.length;
             directMs += r.endMs - r.sentMs;
+            c.direct = [c.direct[0] + cpu[0]!, c.direct[1] + cpu[1]!];
+            c.directChunks += r.chars / WORD.length;
           }
         }
       }
@@ -624,6 +675,14 @@ export async function main(args: string[] = []): Promise<Row[]> {
       `${((performance.now() - started) / 1000).toFixed(1)} s\n`,
   );
   printTable(rows);
+  const c = samples.cpu;
+  const us = (ms: number, n: number) => `${((ms * 1000) / n).toFixed(1)} µs`;
+  console.log(
+    `\nCPU per streamed chunk (yychat: /proc ticks; this process: cpuUsage): through yychat: yychat process ` +
+      `${us(c.ws[0], c.wsChunks)}, client+mock process ${us(c.ws[1], c.wsChunks)}; ` +
+      `direct: client+mock process ${us(c.direct[1], c.directChunks)}; ` +
+      `${samples.wsFrames} stream_chunk frames for ${c.wsChunks} upstream chunks`,
+  );
   if (cpuProfDir) console.log(`\nyychat CPU profile written to ${cpuProfDir}`);
   return rows;
 }

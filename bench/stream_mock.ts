@@ -21,7 +21,8 @@ export const SHORT_CHUNKS = 8;
 export const SLOW_CHUNK_INTERVAL_MS = 2;
 export const SLOW_MAX_CHUNKS = 15_000;
 const MODEL = "mock-model";
-const WORD = "word ";
+/** The content of every chunk. */
+export const WORD = "word ";
 
 /** What the mock saw of one `"slow"` stream (times are this process's `performance.now()`). */
 export interface SlowStream {
