@@ -145,7 +145,11 @@ export class ChatEngine {
     signal: AbortSignal,
   ): AsyncGenerator<EngineEvent> {
     const clientSystem = request.messages.filter((m) => m.role === "system");
-    const input = request.messages.filter((m) => m.role !== "system");
+    const conversation = request.messages.filter((m) => m.role !== "system");
+    // With memory, stored history stands for the earlier turns: only the
+    // messages after the client's last assistant message are new, so a client
+    // that resends its whole history gets it neither prompted nor stored twice.
+    const input = request.conversationId ? newTurn(conversation) : conversation;
     if (input.length === 0) {
       throw new EngineError("validation_error", "The request has no user message");
     }
@@ -352,4 +356,10 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
+}
+
+/** The messages after the last assistant message (all of them when there is none). */
+function newTurn(messages: ChatMessage[]): ChatMessage[] {
+  const last = messages.findLastIndex((m) => m.role === "assistant");
+  return messages.slice(last + 1);
 }

@@ -176,6 +176,36 @@ Deno.test("ChatEngine.run() places recalled history between the system prompt an
   });
 });
 
+Deno.test("ChatEngine.run() with memory takes only the new turn from a resent history", async () => {
+  const memory = new MemoryFake();
+  await memory.appendTurn("ns", "c1", [
+    { role: "user", content: "my name is Ada" },
+    { role: "assistant", content: "Hi Ada" },
+  ]);
+  const provider = new ScriptedProvider([text("You are Ada")]);
+  const { engine: e } = engine(provider, { memory });
+  await collect(e, {
+    messages: [
+      { role: "system", content: "Be kind." },
+      { role: "user", content: "my name is Ada" },
+      { role: "assistant", content: "Hi Ada" },
+      { role: "user", content: "what is my name?" },
+    ],
+    conversationId: "c1",
+    useTools: true,
+    namespace: "ns",
+  });
+  assert.deepEqual(provider.requests[0]!.messages.slice(1).map((m) => m.content), [
+    "my name is Ada",
+    "Hi Ada",
+    "what is my name?",
+  ]);
+  assert.deepEqual(memory.appended.at(-1)!.messages.map((m) => m.content), [
+    "what is my name?",
+    "You are Ada",
+  ]);
+});
+
 Deno.test("ChatEngine.run() runs a multi-round tool loop and stores the whole turn once", async () => {
   const provider = new ScriptedProvider([
     calls({ id: "c1", name: "calculator", arguments: '{"operation":"multiply","a":12,"b":7}' }),
