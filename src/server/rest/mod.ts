@@ -37,42 +37,27 @@ interface Route {
 }
 
 /** Every REST route, as data (the auth test enumerates the same list). */
-export const REST_ROUTES: readonly { method: string; path: string }[] = [
-  { method: "POST", path: "/v1/chat/completions" },
-  { method: "GET", path: "/v1/models" },
-  { method: "GET", path: "/v1/models/:id(.+)" },
-  { method: "GET", path: "/v1/personalities" },
-  { method: "GET", path: "/v1/personalities/:id" },
-  { method: "GET", path: "/v1/conversations/:id/memory" },
-  { method: "DELETE", path: "/v1/conversations/:id/memory" },
-  { method: "GET", path: "/v1/tools" },
-  { method: "POST", path: "/v1/tools/call" },
-  { method: "GET", path: "/v1/mcp/tools" },
-  { method: "POST", path: "/v1/mcp/call" },
-  { method: "GET", path: "/v1/mcp/servers" },
+export const REST_ROUTES: readonly { method: string; path: string; handle: RouteHandler }[] = [
+  { method: "POST", path: "/v1/chat/completions", handle: chatCompletions },
+  { method: "GET", path: "/v1/models", handle: listModels },
+  { method: "GET", path: "/v1/models/:id(.+)", handle: getModel },
+  { method: "GET", path: "/v1/personalities", handle: listPersonalities },
+  { method: "GET", path: "/v1/personalities/:id", handle: getPersonality },
+  { method: "GET", path: "/v1/conversations/:id/memory", handle: getMemory },
+  { method: "DELETE", path: "/v1/conversations/:id/memory", handle: deleteMemory },
+  { method: "GET", path: "/v1/tools", handle: listTools },
+  { method: "POST", path: "/v1/tools/call", handle: callTool },
+  { method: "GET", path: "/v1/mcp/tools", handle: listMcpTools },
+  { method: "POST", path: "/v1/mcp/call", handle: callMcpTool },
+  { method: "GET", path: "/v1/mcp/servers", handle: listMcpServers },
 ];
-
-const HANDLERS: Record<string, RouteHandler> = {
-  "POST /v1/chat/completions": chatCompletions,
-  "GET /v1/models": listModels,
-  "GET /v1/models/:id(.+)": getModel,
-  "GET /v1/personalities": listPersonalities,
-  "GET /v1/personalities/:id": getPersonality,
-  "GET /v1/conversations/:id/memory": getMemory,
-  "DELETE /v1/conversations/:id/memory": deleteMemory,
-  "GET /v1/tools": listTools,
-  "POST /v1/tools/call": callTool,
-  "GET /v1/mcp/tools": listMcpTools,
-  "POST /v1/mcp/call": callMcpTool,
-  "GET /v1/mcp/servers": listMcpServers,
-};
 
 /** Builds the `/v1/*` handler; mounted by the HTTP handler. */
 export function createRestApi(deps: RestDeps): HttpHandler {
-  const routes: Route[] = REST_ROUTES.map(({ method, path }) => ({
+  const routes: Route[] = REST_ROUTES.map(({ method, path, handle }) => ({
     method,
     pattern: new URLPattern({ pathname: path }),
-    handle: HANDLERS[`${method} ${path}`]!,
+    handle,
   }));
   const { logger } = deps;
 
