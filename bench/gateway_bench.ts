@@ -108,15 +108,22 @@ async function startServer(target: Target, dataDir: string): Promise<ServerProce
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: REPO_ROOT,
+    // Pinned so a developer's environment or `.env` (API key, MCP servers,
+    // short timeouts) cannot change what is measured; the environment wins over `.env`.
     env: {
       SERVER_HOST: "127.0.0.1",
       SERVER_PORT: String(port),
+      YYCHAT_API_KEY: "",
       // Room for the idle run; the rate limit stays in the chain but never rejects.
       WS_MAX_CONNECTIONS: "20000",
       WS_MESSAGES_PER_SECOND: "1000000",
+      WS_HEARTBEAT_INTERVAL: "30",
+      WS_CONNECTION_TIMEOUT: "300",
+      WS_MAILBOX_CAPACITY: "64",
       LOG_LEVEL: "warn",
       SHUTDOWN_GRACE_PERIOD: "1",
       YYCHAT_DATA_DIR: dataDir,
+      YYCHAT_MCP_CONFIG: `${dataDir}/mcp.json`,
     },
     stdin: "null",
     stdout: "null",
@@ -428,6 +435,7 @@ export async function main(args: string[] = []): Promise<Row[]> {
   if (flag(args, "idle")) opts.idleConnections = Number(flag(args, "idle"));
   const started = performance.now();
   const dataDir = await Deno.makeTempDir({ prefix: "yychat_bench_" });
+  await Deno.writeTextFile(`${dataDir}/mcp.json`, '{"mcpServers":{}}');
   const samples: Sample[] = [];
   const log = (s: Sample) => {
     check(s);
