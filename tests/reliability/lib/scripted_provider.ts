@@ -5,7 +5,7 @@
  *
  * - `[fail500]` → HTTP 500 (an injected fault), `[fail429]` → HTTP 429
  * - `[calc]` → a `calculator` tool call, then (on the tool result) a text reply
- * - `[slow]` → 40 words, 25 ms apart (for cancels and kills mid-stream)
+ * - `[slow]` / `[slow:N]` → 40 / N words, 25 ms apart (for cancels and kills mid-stream)
  * - `[big:N]` → N words of 1 KiB each, no delay (slow-consumer pressure)
  * - anything else → 12 words, 2 ms apart
  */
@@ -39,8 +39,10 @@ export function scriptedAnswer(req: RecordedRequest): MockResponse {
       arguments: { operation: "add", a: 2, b: 3 },
     }]);
   }
-  if (content.includes("[slow]")) {
-    return textReply(Array.from({ length: 40 }, (_, i) => `slow${i}`).join(" "), {
+  const slow = /\[slow(?::(\d+))?\]/.exec(content);
+  if (slow) {
+    const words = Number(slow[1] ?? 40);
+    return textReply(Array.from({ length: words }, (_, i) => `slow${i}`).join(" "), {
       chunkDelayMs: 25,
     });
   }
