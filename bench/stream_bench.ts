@@ -483,7 +483,7 @@ function latencyRows(
         what: `${label} p${p} (n = ${all(direct).length})`,
         yychat: `${y.toFixed(2)} ms`,
         direct: `${d.toFixed(2)} ms`,
-        result: `+${added.toFixed(2)} ms`,
+        result: `${added >= 0 ? "+" : "−"}${Math.abs(added).toFixed(2)} ms`,
         spread: range(perRound, 2, " ms"),
         target: `≤ ${target} ms`,
         pass: added <= target,
