@@ -8,8 +8,11 @@
  *    `/ws/chat` vs the `openai`
  *    client (`stream: true`) → ratio;
  * 2. time to first chunk: `text_message` sent → first `stream_chunk`, vs the
- *    `openai` client's request → first delta → added p50/p99, without and
- *    with `conversation_id` (memory on);
+ *    `openai` client's request → first delta → added p50/p99, without
+ *    `conversation_id`, and with it (memory on) in two conversations that grow
+ *    by one turn per sample: one repeating the same message (every stored
+ *    turn matches the recall query: the worst case) and one where every
+ *    message is a new word (recall finds nothing);
  * 3. REST non-stream: `POST /v1/chat/completions` through yychat vs straight
  *    to the mock, both with the `openai` client → added p50/p99;
  * 4. cancel: `cancel` frame sent → the mock sees its stream abandoned (the
@@ -427,7 +430,10 @@ interface Samples {
   cpu: { ws: [number, number]; direct: [number, number]; wsChunks: number; directChunks: number };
   ttfcDirect: number[][];
   ttfcWs: number[][];
+  /** Same message every time: every stored turn matches the recall query (worst case). */
   ttfcWsMemory: number[][];
+  /** A fresh word every time: recall finds nothing, so this is memory minus recall. */
+  ttfcWsMemoryNoHit: number[][];
   restDirect: number[][];
   restYychat: number[][];
   cancelAbort: number[][];
@@ -455,6 +461,7 @@ function quietRounds(s: Samples): { used: Samples; noisy: boolean } {
       ttfcDirect: pick(s.ttfcDirect),
       ttfcWs: pick(s.ttfcWs),
       ttfcWsMemory: pick(s.ttfcWsMemory),
+      ttfcWsMemoryNoHit: pick(s.ttfcWsMemoryNoHit),
       restDirect: pick(s.restDirect),
       restYychat: pick(s.restYychat),
       cancelAbort: pick(s.cancelAbort),
@@ -508,13 +515,16 @@ function buildRows(s: Samples): Row[] {
   rows.push(
     ...latencyRows("time to first chunk, no memory", s.ttfcWs, s.ttfcDirect, { p50: 2, p99: 8 }),
     ...latencyRows(
-      "time to first chunk, with conversation_id (memory)",
+      "time to first chunk, conversation_id, every stored turn matches recall",
       s.ttfcWsMemory,
       s.ttfcDirect,
-      {
-        p50: 2,
-        p99: 8,
-      },
+      { p50: 2, p99: 8 },
+    ),
+    ...latencyRows(
+      "time to first chunk, conversation_id, no stored turn matches recall",
+      s.ttfcWsMemoryNoHit,
+      s.ttfcDirect,
+      { p50: 2, p99: 8 },
     ),
     ...latencyRows("REST non-stream completion", s.restYychat, s.restDirect, { p50: 1, p99: 5 }),
   );
@@ -588,6 +598,7 @@ export async function main(args: string[] = []): Promise<Row[]> {
     ttfcDirect: [],
     ttfcWs: [],
     ttfcWsMemory: [],
+    ttfcWsMemoryNoHit: [],
     restDirect: [],
     restYychat: [],
     cancelAbort: [],
@@ -602,6 +613,8 @@ export async function main(args: string[] = []): Promise<Row[]> {
     const wsChat = ws;
     const serverPid = server.pid;
     let cancels = 0;
+    // Unique one-word messages ("w1", "w2", …): no earlier turn shares a term.
+    let words = 0;
 
     const checkLong = (r: WsResult, side: string) => {
       if (r.chars !== LONG_CHUNKS * WORD.length || r.finishReason !== "stop") {
@@ -617,6 +630,7 @@ export async function main(args: string[] = []): Promise<Row[]> {
       await directStream(direct, "hi");
       await wsChat.run({ content: "hi" });
       await wsChat.run({ content: "hi", conversation_id: "bench-memory" });
+      await wsChat.run({ content: `w${++words}`, conversation_id: "bench-memory-nohit" });
       await completeOnce(direct, "hi");
       await completeOnce(viaRest, "hi");
     }
@@ -662,18 +676,22 @@ export async function main(args: string[] = []): Promise<Row[]> {
       samples.wsChunksPerS.push(wsChunks / (wsMs / 1000));
       samples.directChunksPerS.push(directChunks / (directMs / 1000));
 
-      // 2. Time to first chunk, three variants interleaved.
-      const td: number[] = [], tw: number[] = [], tm: number[] = [];
+      // 2. Time to first chunk, four variants interleaved.
+      const td: number[] = [], tw: number[] = [], tm: number[] = [], tn: number[] = [];
       for (let i = 0; i < opts.ttfcSamples; i++) {
         const order = (i + round) % 2 === 0;
         if (order) td.push(ttfc(await directStream(direct, "hi")));
         tw.push(ttfc(await wsChat.run({ content: "hi" })));
         tm.push(ttfc(await wsChat.run({ content: "hi", conversation_id: "bench-memory" })));
+        tn.push(ttfc(
+          await wsChat.run({ content: `w${++words}`, conversation_id: "bench-memory-nohit" }),
+        ));
         if (!order) td.push(ttfc(await directStream(direct, "hi")));
       }
       samples.ttfcDirect.push(td);
       samples.ttfcWs.push(tw);
       samples.ttfcWsMemory.push(tm);
+      samples.ttfcWsMemoryNoHit.push(tn);
 
       // 3. REST non-stream.
       const rd: number[] = [], ry: number[] = [];
