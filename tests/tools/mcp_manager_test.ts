@@ -5,6 +5,7 @@
  * Needs `npx` with the package in its cache (first run downloads it).
  */
 import assert from "node:assert/strict";
+import { descendants } from "../helpers/proc.ts";
 import { McpManager, type McpManagerOptions } from "../../src/tools/mcp_manager.ts";
 import type { McpServerConfig } from "../../src/tools/mcp_config.ts";
 
@@ -385,31 +386,6 @@ Deno.test("McpManager backs off and gives up on a server that crashes after ever
     assert.deepEqual(manager.list(), []);
   });
 });
-
-/** Pids of all descendants of this process whose command line mentions `needle`. */
-async function descendants(needle: string): Promise<number[]> {
-  const parent = new Map<number, number>();
-  const cmd = new Map<number, string>();
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      parent.set(Number(entry.name), ppid);
-      cmd.set(
-        Number(entry.name),
-        (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).replaceAll("\0", " "),
-      );
-    } catch { /* process ended while reading */ }
-  }
-  const isMine = (pid: number): boolean => {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
-      if (p === Deno.pid) return true;
-    }
-    return false;
-  };
-  return [...cmd].filter(([pid, c]) => c.includes(needle) && isMine(pid)).map(([pid]) => pid);
-}
 
 Deno.test({
   name: "McpManager.close() ends stdio servers started through npx, grandchildren included",
