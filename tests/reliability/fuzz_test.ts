@@ -8,6 +8,7 @@ import { startTestServer } from "../helpers/test_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { TestClient } from "../helpers/ws_client.ts";
 import { runFuzz } from "./lib/fuzz_driver.ts";
+import { runRestFuzz } from "./lib/rest_fuzz.ts";
 import { fdCount, MiB, mib, rssBytes } from "./lib/proc.ts";
 import { Rng } from "./lib/rng.ts";
 
@@ -73,6 +74,33 @@ Deno.test("Connection answers 10,000 malformed frames with errors or close 1009 
     // In-process RSS includes the client side and V8's lazily returned heap:
     // "near baseline" here means no growth proportional to the 10,000 frames.
     assert.ok(rssAfter - rssBefore < 150 * MiB, `RSS grew ${mib(rssAfter - rssBefore)}`);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("REST API answers 1,000 malformed bodies and headers with 4xx OpenAI errors", async () => {
+  const seed = Rng.seedFrom(Deno.env.get("FUZZ_SEED"));
+  console.log(`REST fuzz seed ${seed}`);
+  const maxRequestBytes = 64 * 1024;
+  const server = await startTestServer({
+    LOG_LEVEL: "warn",
+    HTTP_MAX_REQUEST_BYTES: String(maxRequestBytes),
+  });
+  try {
+    const rssBefore = rssBytes();
+    const r = await runRestFuzz(server.http, new Rng(seed), {
+      count: 1000,
+      concurrency: 8,
+      maxRequestBytes,
+    });
+    console.log(
+      `REST fuzz: ${r.requests} requests, statuses ${JSON.stringify(r.statuses)}, RSS ${
+        mib(rssBefore)
+      } → ${mib(rssBytes())}`,
+    );
+    assert.deepEqual(r.failures.slice(0, 5), [], `seed ${seed}`);
+    assert.equal((await fetch(`${server.http}/health`).then((res) => res.json())).status, "ok");
   } finally {
     await server.close();
   }

@@ -34,7 +34,7 @@ export class Rng {
     return items[Math.floor(this.next() * items.length)]!;
   }
 
-  bytes(length: number): Uint8Array {
+  bytes(length: number): Uint8Array<ArrayBuffer> {
     const out = new Uint8Array(length);
     for (let i = 0; i < length; i++) out[i] = Math.floor(this.next() * 256);
     return out;
