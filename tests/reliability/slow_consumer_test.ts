@@ -24,7 +24,7 @@ Deno.test("Connection closes a client that stops reading with 4001 and cancels i
     const r = await runSlowConsumer({
       http: server.http,
       ws: server.ws,
-      logs: server.logs,
+      logs: () => server.logs,
       streamKiB: 24 * 1024,
       observers: 4,
       pingEveryMs: 20,

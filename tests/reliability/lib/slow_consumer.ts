@@ -13,8 +13,8 @@ export interface SlowConsumerOptions {
   /** `http://127.0.0.1:PORT` of the server. */
   http: string;
   ws: string;
-  /** The server's log lines (in-process `logs`, or a child's stdout `lines`). */
-  logs: readonly string[];
+  /** The server's log lines so far (in-process `logs`, or a child's stdout `lines`). */
+  logs: () => readonly string[];
   /** Words of 1 KiB the provider streams as fast as it can. */
   streamKiB: number;
   /** Clients pinging while the slow one stalls. */
@@ -84,7 +84,7 @@ export async function runSlowConsumer(opts: SlowConsumerOptions): Promise<SlowCo
         ),
       );
       const cancelLine = () =>
-        opts.logs.find((l) => l.includes('"event":"text_message"') && l.includes('"cancelled"'));
+        opts.logs().find((l) => l.includes('"event":"text_message"') && l.includes('"cancelled"'));
       const done = () => cancelLine() !== undefined || performance.now() - t0 > opts.timeoutMs;
       const during = await pingWindow(observers, opts.pingEveryMs, done);
       const cancelledAt = performance.now();
