@@ -470,7 +470,7 @@ export async function main(args: string[] = []): Promise<Row[]> {
   const used = (["closed", "pipelined"] as const).map((p) =>
     `${p} ${quietRounds(samples, p).size}/${opts.rounds}`
   ).join(", ");
-  const noisy = (["closed", "pipelined"] as const).some((p) => {
+  const noisy = (["closed", "pipelined"] as const).filter((p) => {
     const rounds = quietRounds(samples, p);
     return samples.some((s) =>
       s.phase === p && rounds.has(s.round) && (s.result.otherCpuPct ?? 0) > QUIET_OTHER_CPU_PCT
@@ -484,7 +484,9 @@ export async function main(args: string[] = []): Promise<Row[]> {
         ((performance.now() - started) / 1000).toFixed(0)
       } s in all. Client and server share this machine's ${navigator.hardwareConcurrency} cores; ` +
       `other processes used a median ${other.toFixed(0)}% of a core during the windows` +
-      (noisy ? ". NOISY: fewer than 2 undisturbed rounds; rerun on a quieter machine." : "."),
+      (noisy.length > 0
+        ? `. NOISY: ${noisy.join(" and ")} had fewer than 2 undisturbed rounds; rerun when quieter.`
+        : "."),
   );
   const json = flag(args, "json");
   if (json) await Deno.writeTextFile(json, JSON.stringify({ opts, samples, rows }, null, 2));
