@@ -444,11 +444,10 @@ interface Samples {
 
 /**
  * At most this much CPU used by other processes during a round, in cores, for
- * it to count. Higher than the gateway benchmark's 0.3: the kernel's softirq
- * work for this benchmark's own loopback traffic is charged to no process and
- * shows up here (measured ≈ 0.2 cores during the latency phases).
+ * it to count (as in the gateway benchmark; `machineBusySeconds()` leaves out
+ * irq/softirq time, mostly this benchmark's own loopback traffic).
  */
-const QUIET_OTHER_CORES = 0.5;
+const QUIET_OTHER_CORES = 0.3;
 
 /**
  * The rounds that count: those where other processes used at most
