@@ -93,6 +93,23 @@ export class TextMessageHandler implements Handler<TextMessage> {
 
     let text = "";
     let outcome = "stop";
+    // Deltas after the first are coalesced until the next macrotask: a burst
+    // read from one upstream packet becomes one frame.
+    let pending = "";
+    let flushTimer: ReturnType<typeof setTimeout> | undefined;
+    const emitChunks = (content: string) => {
+      for (let i = 0; i < content.length; i += MAX_CHUNK_CHARS) {
+        emit({ type: "stream_chunk", content: content.slice(i, i + MAX_CHUNK_CHARS) });
+      }
+    };
+    const flush = () => {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+      if (pending.length === 0) return;
+      const content = pending;
+      pending = "";
+      emitChunks(content);
+    };
     try {
       for await (const event of this.#opts.engine.run(request, { signal })) {
         switch (event.type) {
@@ -100,22 +117,28 @@ export class TextMessageHandler implements Handler<TextMessage> {
             if (event.content.length === 0) break;
             text += event.content;
             if (!stream) break;
-            firstChunkMs ??= performance.now() - startedMs;
-            for (let i = 0; i < event.content.length; i += MAX_CHUNK_CHARS) {
-              emit({ type: "stream_chunk", content: event.content.slice(i, i + MAX_CHUNK_CHARS) });
+            if (firstChunkMs === undefined) {
+              firstChunkMs = performance.now() - startedMs;
+              emitChunks(event.content);
+              break;
             }
+            pending += event.content;
+            flushTimer ??= setTimeout(flush, 0);
             break;
           case "tool_call":
             if (stream && msg.tool_events) {
+              flush();
               emit({ type: "tool_call", name: event.name, arguments: event.arguments });
             }
             break;
           case "tool_result":
             if (stream && msg.tool_events) {
+              flush();
               emit({ type: "tool_result", name: event.name, ok: event.ok });
             }
             break;
           case "done":
+            flush();
             outcome = event.finishReason;
             finish(emit, { stream, text, conversationId, finishReason: event.finishReason });
             break;
@@ -126,6 +149,7 @@ export class TextMessageHandler implements Handler<TextMessage> {
         }
       }
     } catch (err) {
+      flush();
       if (signal.aborted || (err instanceof EngineError && err.code === "cancelled")) {
         outcome = "cancelled";
         finish(emit, { stream, text, conversationId, finishReason: "cancelled" });

@@ -75,12 +75,22 @@ export class OpenAIProvider implements Provider {
     const idle = new AbortController();
     let idleTimedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const idleMs = this.#options.timeoutMs;
+    let idleDeadlineMs = Infinity;
+    const onIdleTimer = () => {
+      timer = undefined;
+      if (idleDeadlineMs === Infinity) return;
+      const left = idleDeadlineMs - performance.now();
+      if (left > 0) {
+        timer = setTimeout(onIdleTimer, left);
+        return;
+      }
+      idleTimedOut = true;
+      idle.abort();
+    };
     const armIdle = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        idleTimedOut = true;
-        idle.abort();
-      }, this.#options.timeoutMs);
+      idleDeadlineMs = performance.now() + idleMs;
+      timer ??= setTimeout(onIdleTimer, idleMs);
     };
     const requestSignal = AbortSignal.any([signal, idle.signal]);
     const o = request.overrides ?? {};
@@ -108,7 +118,7 @@ export class OpenAIProvider implements Provider {
       for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
         // The idle bound is on the provider, not on a slow consumer: pause it
         // while this chunk's deltas are handed out.
-        clearTimeout(timer);
+        idleDeadlineMs = Infinity;
         if (chunk.model) model = chunk.model;
         if (chunk.usage) {
           usage = {

@@ -247,3 +247,31 @@ Deno.test("TextMessageHandler limits concurrent streams and refuses a duplicate 
   assert.ok(engine.signals.every((s) => s.aborted));
   assert.equal(ctx.tasks.size, 0);
 });
+
+Deno.test("TextMessageHandler sends the first chunk at once and coalesces a burst after it", async (t) => {
+  const words = Array.from({ length: 50 }, (_, i) => `w${i} `);
+  const done: Step = { type: "done", finishReason: "stop", content: words.join(""), model: "m" };
+  await t.step("a burst arriving together becomes few frames, nothing lost", async () => {
+    const { ctx, sent } = context();
+    handler(
+      new ScriptedEngine([...words.map((content): Step => ({ type: "delta", content })), done]),
+    )
+      .handle(msg(), ctx);
+    await ctx.tasks.settled();
+    const chunks = sent.filter((e) => e.type === "stream_chunk").map((e) => String(e.content));
+    assert.equal(chunks[0], "w0 ");
+    assert.ok(chunks.length < words.length, `${chunks.length} frames for ${words.length} deltas`);
+    assert.equal(chunks.join(""), words.join(""));
+    assert.equal(sent.at(-1)!.full_content, words.join(""));
+  });
+  await t.step("deltas arriving apart stay separate chunks", async () => {
+    const { ctx, sent } = context();
+    const paced = words.slice(0, 5).flatMap((
+      content,
+    ): Step[] => [{ type: "delta", content }, { type: "pause", ms: 5 }]);
+    handler(new ScriptedEngine([...paced, done])).handle(msg(), ctx);
+    await ctx.tasks.settled();
+    const chunks = sent.filter((e) => e.type === "stream_chunk").map((e) => e.content);
+    assert.deepEqual(chunks, words.slice(0, 5));
+  });
+});
