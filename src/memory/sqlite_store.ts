@@ -17,6 +17,9 @@ import type { ChatMessage, ChatRole, ToolCall } from "../engine/types.ts";
 import type { ContextOptions, MemoryEntry, MemoryStore } from "./store.ts";
 import { estimateMessageTokens } from "./tokens.ts";
 
+/** Most recent full-text matches ranked by BM25 per recall (bounds its cost). */
+export const RECALL_CANDIDATES = 400;
+
 /** Bump when the schema changes and add a step to `#migrate`. */
 export const SCHEMA_VERSION = 1;
 
@@ -179,14 +182,18 @@ export class SqliteMemoryStore implements MemoryStore {
           `SELECT ${COLUMNS} FROM messages WHERE ${conv} AND turn_id = ? ORDER BY seq`,
         ),
         // FTS first (scoped by the conversation's token, so it reads only
-        // this conversation's postings), then the table by primary key.
+        // this conversation's postings), then the table by primary key. Only
+        // the newest RECALL_CANDIDATES matches older than the recent window
+        // are ranked, so the cost stays flat however long the conversation
+        // grows and however common the query's words are.
         recall: this.#db.prepare(
           `WITH hits AS MATERIALIZED (
              SELECT rowid AS id, bm25(messages_fts, 1.0, 0.0) AS score FROM messages_fts
-             WHERE messages_fts MATCH ?
+             WHERE messages_fts MATCH ? AND rowid < ?
+             ORDER BY rowid DESC LIMIT ${RECALL_CANDIDATES}
            )
            SELECT m.id AS id, m.turn_id AS turn_id FROM hits JOIN messages m ON m.id = hits.id
-           WHERE m.namespace = ? AND m.conversation_id = ? AND m.id < ?
+           WHERE m.namespace = ? AND m.conversation_id = ?
            ORDER BY hits.score LIMIT ?`,
         ),
         list: this.#db.prepare(
@@ -373,9 +380,9 @@ export class SqliteMemoryStore implements MemoryStore {
       const scope = scopeToken(namespace, conversationId);
       const hits = this.#stmt.recall.all(
         `scope : "${scope}" AND body : (${terms})`,
+        oldestRecentId,
         namespace,
         conversationId,
-        oldestRecentId,
         this.#maxRecallHits,
       ) as unknown as { id: number; turn_id: string }[];
       const turnCache = new Map<string, Row[]>();
