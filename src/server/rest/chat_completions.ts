@@ -93,10 +93,8 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
         200,
         { "x-request-id": ctx.requestId },
       );
-    } catch (err) {
-      ac.abort();
-      throw err;
     } finally {
+      // Stops the engine if the reply failed part-way; a no-op after success.
       unfollow();
       ac.abort();
       await events.return(undefined);
