@@ -3,6 +3,7 @@
  * provider, with a multi-round tool loop, streamed as {@linkcode EngineEvent}s.
  * Used by the WebSocket text handler and the REST API alike.
  */
+import { raceAbort } from "../race_abort.ts";
 import { EngineError } from "./types.ts";
 import type {
   ChatMessage,
@@ -346,16 +347,6 @@ function parseLoose(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-/** Settles with `promise`, or rejects as soon as `signal` aborts (tools that ignore it). */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /** The messages after the last assistant message (all of them when there is none). */

@@ -3,6 +3,7 @@
  * memory (namespaced by the caller's key), built-in tools and MCP tools.
  * Lists use OpenAI's `{"object":"list","data":[…]}` envelope.
  */
+import { raceAbort } from "../../race_abort.ts";
 import type { Personality } from "../../engine/personalities.ts";
 import type { ToolSource, ToolSpec } from "../../tools/tool.ts";
 import { json } from "../responses.ts";
@@ -193,14 +194,4 @@ async function callFrom(ctx: RouteContext, source: ToolSource, kind: string): Pr
     unfollow();
     clearTimeout(timer);
   }
-}
-
-/** Settles with `promise`, or rejects once `signal` aborts (a tool that ignores its signal). */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
