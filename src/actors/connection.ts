@@ -147,14 +147,15 @@ export class Connection implements ConnectionContext {
     if (utf8LengthExceeds(json, this.#limits.maxMessageBytes - 128)) {
       if (body.type === "error") return false; // cannot happen with bounded messages; never loop
       this.#logger.warn("ws_event_too_large", { client_id: this.clientId, type: body.type });
-      return sendError(
+      sendError(
         this,
         new ProtocolError(
           "response_too_large",
           `Cannot send "${body.type}": it exceeds the message size limit (${this.#limits.maxMessageBytes} bytes)`,
         ),
         body.request_id,
-      ) && false;
+      );
+      return false;
     }
     // `body` is a non-empty object: splice the stamp in before its closing brace.
     socket.send(`${json.slice(0, -1)},"timestamp":${this.#clock.now() / 1000}${this.#idSuffix}`);

@@ -219,3 +219,22 @@ Deno.test("Supervisor.shutdown() tells clients, waits for streams, closes with 1
   assert.equal(supervisor.size, 0);
   assert.equal(clock.pending, 0);
 });
+
+Deno.test("Connection.send() replaces an event over the size limit with response_too_large", () => {
+  const { connect } = setup();
+  const { socket, conn } = connect();
+  const sent = conn.send({
+    type: "text_response",
+    request_id: "big",
+    content: "x".repeat(LIMITS.maxMessageBytes),
+    conversation_id: null,
+  });
+  assert.equal(sent, false);
+  const last = socket.events().at(-1)!;
+  assert.equal(last.type, "error");
+  assert.equal((last.error as { code: string }).code, "response_too_large");
+  assert.equal(last.request_id, "big");
+  assert.ok(
+    socket.sent.every((frame) => new TextEncoder().encode(frame).length <= LIMITS.maxMessageBytes),
+  );
+});
