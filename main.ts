@@ -5,7 +5,7 @@
 import { readEnvFile } from "./config/env_file.ts";
 import { ConfigError, loadSettings, type Settings } from "./config/settings.ts";
 import { Logger } from "./src/logger.ts";
-import { createApp } from "./src/server/app.ts";
+import { type App, createApp } from "./src/server/app.ts";
 import { checkExposure, isLoopback } from "./src/server/exposure.ts";
 
 async function main(): Promise<number> {
@@ -32,7 +32,14 @@ async function main(): Promise<number> {
     });
   }
 
-  const app = await createApp(settings, { logger });
+  let app: App;
+  try {
+    app = await createApp(settings, { logger });
+  } catch (err) {
+    // Unusable data dir, database or MCP config: say what, without a stack.
+    logger.error("startup_failed", { error: err instanceof Error ? err.message : String(err) });
+    return 1;
+  }
   const ac = new AbortController();
   const server = Deno.serve({
     hostname: settings.host,

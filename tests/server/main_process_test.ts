@@ -137,3 +137,22 @@ Deno.test("main.ts says loudly that authentication is off without a key", async 
     await server.stop();
   }
 });
+
+Deno.test("main.ts reports an unusable MCP config file clearly and exits 1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "yychat-badmcp-" });
+  try {
+    await Deno.writeTextFile(`${dir}/mcp.json`, "{not json");
+    const { code, output } = await runServerExpectingExit({
+      LOG_LEVEL: "info",
+      YYCHAT_MCP_CONFIG: `${dir}/mcp.json`,
+      YYCHAT_DATA_DIR: dir,
+    });
+    assert.equal(code, 1, output);
+    const failure = output.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
+      .find((l) => l.event === "startup_failed");
+    assert.match(failure?.error ?? "", /Invalid MCP config ".*mcp\.json"/);
+    assert.doesNotMatch(output, /Uncaught|    at /, "no stack trace");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
