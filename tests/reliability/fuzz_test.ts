@@ -10,6 +10,7 @@ import { TestClient } from "../helpers/ws_client.ts";
 import { runFuzz } from "./lib/fuzz_driver.ts";
 import { runRestFuzz } from "./lib/rest_fuzz.ts";
 import { fdCount, MiB, mib, rssBytes } from "./lib/proc.ts";
+import { PROTOCOL_VIOLATIONS, sendViolation } from "./lib/protocol_violations.ts";
 import { Rng } from "./lib/rng.ts";
 
 const LIMIT_BYTES = 128 * 1024;
@@ -101,6 +102,25 @@ Deno.test("REST API answers 1,000 malformed bodies and headers with 4xx OpenAI e
     );
     assert.deepEqual(r.failures.slice(0, 5), [], `seed ${seed}`);
     assert.equal((await fetch(`${server.http}/health`).then((res) => res.json())).status, "ok");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("Connection is released after WebSocket protocol violations and the server keeps serving", async (t) => {
+  const server = await startTestServer(ENV);
+  try {
+    const port = Number(new URL(server.http).port);
+    for (const [name, make] of PROTOCOL_VIOLATIONS) {
+      await t.step(name, async () => {
+        const outcome = await sendViolation(port, name, make);
+        console.log(`${name}: ${outcome.ending} [${outcome.events.join(", ")}]`);
+        await waitFor(() => server.app.supervisor.size === 0, 10_000, "the connection release");
+      });
+    }
+    const { client } = await TestClient.connect(server.ws);
+    assert.equal((await client.request({ type: "ping" })).type, "pong");
+    await client.close();
   } finally {
     await server.close();
   }

@@ -32,6 +32,18 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void
   while (off < bytes.byteLength) off += await conn.write(bytes.subarray(off));
 }
 
+export interface DrainResult {
+  bytes: number;
+  frames: number;
+  /** The server's close code; undefined on EOF or timeout. */
+  closeCode: number | undefined;
+  closeReason: string;
+  /** Text frames seen (the first 64). */
+  texts: string[];
+  /** Still open when the time was up (no close, no EOF). */
+  timedOut?: boolean;
+}
+
 export interface ServerFrame {
   opcode: number;
   payload: Uint8Array;
@@ -44,15 +56,7 @@ export interface ServerFrame {
 export async function drainUntilClose(
   conn: Deno.Conn,
   timeoutMs = 20_000,
-): Promise<
-  {
-    bytes: number;
-    frames: number;
-    closeCode: number | undefined;
-    closeReason: string;
-    texts: string[];
-  }
-> {
+): Promise<DrainResult> {
   const deadline = Date.now() + timeoutMs;
   let buf = new Uint8Array(0);
   let bytes = 0;
@@ -91,10 +95,17 @@ export async function drainUntilClose(
       if (opcode === Opcode.text && texts.length < 64) texts.push(decoder.decode(payload));
       buf = buf.subarray(off + len);
     }
-    if (Date.now() > deadline) {
-      return { bytes, frames, closeCode: undefined, closeReason: "", texts };
+    const pending = conn.read(chunk);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), Math.max(0, deadline - Date.now()));
+    });
+    const n = await Promise.race([pending, timeout]);
+    clearTimeout(timer);
+    if (n === "timeout") {
+      pending.catch(() => {}); // settles when the caller closes the connection
+      return { bytes, frames, closeCode: undefined, closeReason: "", texts, timedOut: true };
     }
-    const n = await conn.read(chunk);
     if (n === null) return { bytes, frames, closeCode: undefined, closeReason: "", texts };
     bytes += n;
     const next = new Uint8Array(buf.byteLength + n);
