@@ -35,9 +35,9 @@ export type RouteHandler = (ctx: RouteContext) => Promise<Response>;
 
 /**
  * Aborts `controller` when the client disconnects before the handler
- * returns; call the result before returning. Deno (legacy behaviour) also
- * aborts `req.signal` once a response was delivered, so a listener must not
- * outlive the handler: it would fire for a success and warn.
+ * returns; call the result before returning. (deno.json opts in to
+ * `no-legacy-abort`, so `req.signal` fires on a disconnect only, never for a
+ * delivered response.)
  */
 export function followClient(req: Request, controller: AbortController): () => void {
   const onAbort = () => controller.abort(new DOMException("Client disconnected", "AbortError"));
