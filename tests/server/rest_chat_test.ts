@@ -441,3 +441,24 @@ Deno.test("POST /v1/chat/completions aborts the provider request when the client
     await waitFor(() => server.logs.some((l) => l.includes('"outcome":"cancelled"')));
   });
 });
+
+Deno.test("POST /v1/chat/completions without streaming aborts upstream when the client hangs up", async () => {
+  await withMockedServer(async ({ mock, server }) => {
+    mock.enqueue(textReply(Array.from({ length: 60 }, (_, i) => `w${i}`).join(" "), {
+      chunkDelayMs: 25,
+    }));
+    const ac = new AbortController();
+    const request = fetch(server.http + "/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "user", content: "Talk for a while" }] }),
+      signal: ac.signal,
+    });
+    await waitFor(() => mock.completionRequests.length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    await assert.rejects(request);
+    await mock.waitForAbort(3000);
+    assert.equal(mock.completionRequests[0]!.completed, false);
+  });
+});
