@@ -21,9 +21,8 @@
  * `deno run --allow-net --allow-env --allow-read --allow-write --allow-run --allow-sys
  *   bench/gateway_bench.ts [--quick] [--rounds N] [--idle N] [--json FILE]`
  */
+import { type ServerProcess, startServerProcess } from "../tests/helpers/server_process.ts";
 import { type LoadMode, type LoadResult, runLoad } from "./ws_load.ts";
-
-const REPO_ROOT = new URL("../", import.meta.url);
 
 export interface GatewayBenchOptions {
   /** Alternating windows per load mode and server. */
@@ -77,107 +76,29 @@ export interface Sample {
   result: LoadResult;
 }
 
-interface ServerProcess {
-  pid: number;
-  url: string;
-  stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** Starts one server as a child process and waits until it accepts connections. */
-async function startServer(target: Target, dataDir: string): Promise<ServerProcess> {
-  const port = freePort();
-  const args = target === "baseline"
-    ? ["run", "--allow-net", "--allow-env", "bench/echo_server.ts", String(port)]
-    : [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      `--allow-write=${dataDir}`,
-      "--allow-run",
-      "--allow-sys=hostname,osRelease",
-      "main.ts",
-    ];
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: REPO_ROOT,
-    // Pinned so a developer's environment or `.env` (API key, MCP servers,
-    // short timeouts) cannot change what is measured; the environment wins over `.env`.
-    env: {
-      SERVER_HOST: "127.0.0.1",
-      SERVER_PORT: String(port),
-      YYCHAT_API_KEY: "",
-      // Room for the idle run; the rate limit stays in the chain but never rejects.
-      WS_MAX_CONNECTIONS: "20000",
-      WS_MESSAGES_PER_SECOND: "1000000",
-      WS_HEARTBEAT_INTERVAL: "30",
-      WS_CONNECTION_TIMEOUT: "300",
-      WS_MAILBOX_CAPACITY: "64",
-      LOG_LEVEL: "warn",
-      SHUTDOWN_GRACE_PERIOD: "1",
-      YYCHAT_DATA_DIR: dataDir,
-      YYCHAT_MCP_CONFIG: `${dataDir}/mcp.json`,
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  // Keep the tail of stderr for diagnostics; draining it means a chatty server never blocks.
-  let stderrTail = "";
-  const drained = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of child.stderr) {
-      stderrTail = (stderrTail + dec.decode(chunk, { stream: true })).slice(-4000);
-    }
-  })().catch(() => {});
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-
-  const stop = async () => {
-    if (!exited) {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already gone */ }
-      }, 8000);
-      await status;
-      clearTimeout(timer);
-    }
-    await drained;
-  };
-
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (exited) {
-      await stop();
-      throw new Error(`${target} server exited before listening:\n${stderrTail}`);
-    }
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`${target} server did not listen on port ${port} within 20 s`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+function startServer(target: Target, dataDir: string): Promise<ServerProcess> {
+  if (target === "baseline") {
+    return startServerProcess({}, {
+      script: "bench/echo_server.ts",
+      permissions: ["--allow-net", "--allow-env"],
+    });
   }
-  return { pid: child.pid, url: `ws://127.0.0.1:${port}/ws/chat`, stop };
+  // Pinned so a developer's environment or `.env` (API key, MCP servers,
+  // short timeouts) cannot change what is measured; the environment wins over `.env`.
+  return startServerProcess({
+    YYCHAT_API_KEY: "",
+    // Room for the idle run; the rate limit stays in the chain but never rejects.
+    WS_MAX_CONNECTIONS: "20000",
+    WS_MESSAGES_PER_SECOND: "1000000",
+    WS_HEARTBEAT_INTERVAL: "30",
+    WS_CONNECTION_TIMEOUT: "300",
+    WS_MAILBOX_CAPACITY: "64",
+    LOG_LEVEL: "warn",
+    SHUTDOWN_GRACE_PERIOD: "1",
+    YYCHAT_DATA_DIR: dataDir,
+    YYCHAT_MCP_CONFIG: `${dataDir}/mcp.json`,
+  });
 }
 
 /** Which server goes first in a round. */
@@ -221,10 +142,10 @@ async function idlePhase(
     for (const target of orderFor(rep)) {
       const server = await startServer(target, dataDir);
       try {
-        await warm(server.url);
+        await warm(server.ws);
         await new Promise((r) => setTimeout(r, 300));
         const result = await runLoad({
-          url: server.url,
+          url: server.ws,
           serverPid: server.pid,
           mode: "idle",
           connections: opts.idleConnections,
@@ -249,14 +170,14 @@ async function loadPhase(
   try {
     servers.baseline = await startServer("baseline", dataDir);
     servers.yychat = await startServer("yychat", dataDir);
-    await warm(servers.baseline.url);
-    await warm(servers.yychat.url);
+    await warm(servers.baseline.ws);
+    await warm(servers.yychat.ws);
     for (const phase of ["closed", "pipelined"] as const) {
       for (let round = 0; round < opts.rounds; round++) {
         for (const target of orderFor(round)) {
           const server = servers[target];
           const result = await runLoad({
-            url: server.url,
+            url: server.ws,
             serverPid: server.pid,
             mode: phase,
             client: phase === "closed" ? "ws" : "raw",

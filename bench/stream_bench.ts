@@ -28,12 +28,12 @@
  *   bench/stream_bench.ts [--quick] [--rounds N] [--server-cpu-prof DIR]
  *   [--only throughput|ttfc|rest|cancel]`
  */
+import { type ServerProcess, startServerProcess } from "../tests/helpers/server_process.ts";
 import OpenAI from "openai";
 import process from "node:process";
 import { LONG_CHUNKS, StreamMock, WORD } from "./stream_mock.ts";
 import { cpuSeconds, machineBusySeconds } from "./ws_load.ts";
 
-const REPO_ROOT = new URL("../", import.meta.url);
 const MODEL = "mock-model";
 
 // ---------------------------------------------------------------------------
@@ -268,95 +268,15 @@ export function yychatEnv(mock: StreamMock, dataDir: string): Record<string, str
   };
 }
 
-interface ServerProcess {
-  pid: number;
-  http: string;
-  ws: string;
-  stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** Starts `main.ts` as a child process (like `deno task start`) and waits until it listens. */
-async function startYychat(
+function startYychat(
   env: Record<string, string>,
   options: { cpuProfDir?: string } = {},
 ): Promise<ServerProcess> {
-  const port = freePort();
-  const prof = options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : [];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...prof,
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      `--allow-write=${env.YYCHAT_DATA_DIR}`,
-      "--allow-run",
-      "--allow-sys=hostname,osRelease",
-      "main.ts",
-    ],
-    cwd: REPO_ROOT,
-    env: { SERVER_HOST: "127.0.0.1", SERVER_PORT: String(port), ...env },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderrTail = "";
-  const drained = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of child.stderr) {
-      stderrTail = (stderrTail + dec.decode(chunk, { stream: true })).slice(-4000);
-    }
-  })().catch(() => {});
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  const stop = async () => {
-    if (!exited) {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already gone */ }
-      }, 8000);
-      await status;
-      clearTimeout(timer);
-    }
-    await drained;
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (exited) {
-      await stop();
-      throw new Error(`yychat exited before listening:\n${stderrTail}`);
-    }
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      await res.body?.cancel();
-      if (res.ok) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`yychat did not answer /health on port ${port} within 20 s:\n${stderrTail}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    pid: child.pid,
-    http: `http://127.0.0.1:${port}`,
-    ws: `ws://127.0.0.1:${port}/ws/chat`,
-    stop,
-  };
+  const denoFlags = options.cpuProfDir
+    ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`]
+    : [];
+  return startServerProcess(env, { denoFlags });
 }
 
 /** CPU ms (user + system, all threads) this process used so far. */

@@ -1,10 +1,11 @@
 /**
- * Runs `main.ts` as a child process, the way `deno task start` does, on a
- * free port: for tests of the real entry point (signals, exit codes, the
- * independent Python client).
+ * Runs a server as a child process — `main.ts` the way `deno task start`
+ * does, or another script such as the benchmark's echo baseline — on a free
+ * port, for tests of the real entry point (signals, exit codes, the
+ * independent Python client) and for benchmarks.
  */
-import { waitFor } from "./wait.ts";
 
+/** `deno task start`'s permissions, with writes allowed anywhere (temp data dirs). */
 export const START_PERMISSIONS = [
   "--allow-net",
   "--allow-env",
@@ -14,14 +15,32 @@ export const START_PERMISSIONS = [
   "--allow-sys=hostname,osRelease",
 ];
 
+const REPO_ROOT = new URL("../..", import.meta.url).pathname;
+/** Stdout lines kept (the newest), so a long run cannot grow without bound. */
+const MAX_LINES = 20_000;
+
+export interface ServerProcessOptions {
+  /** Script to run, relative to the repository root (default `main.ts`). */
+  script?: string;
+  /** Permission flags (default {@linkcode START_PERMISSIONS}). */
+  permissions?: string[];
+  /** Other `deno run` flags, e.g. `--cpu-prof`. */
+  denoFlags?: string[];
+}
+
 export interface ServerProcess {
   child: Deno.ChildProcess;
+  pid: number;
   port: number;
+  /** `http://127.0.0.1:PORT` */
   http: string;
+  /** `ws://127.0.0.1:PORT/ws/chat` */
   ws: string;
-  /** Stdout lines so far. */
+  /** Stdout lines so far (the newest 20,000). */
   lines: string[];
-  /** Sends SIGTERM and returns the exit code (kills after `timeoutMs`). */
+  /** The last 4,000 characters of stderr. */
+  stderrTail(): string;
+  /** Sends `signal` (SIGKILL after `timeoutMs`) and returns the exit code. */
   stop(signal?: Deno.Signal, timeoutMs?: number): Promise<number>;
 }
 
@@ -32,61 +51,92 @@ export function freePort(): number {
   return port;
 }
 
-/** Spawns the server and waits for its `listening` log line. */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+/**
+ * Spawns the server with `SERVER_PORT` set to a free port (and, for
+ * `main.ts`, a temporary `YYCHAT_DATA_DIR` unless `env` names one) and waits
+ * until it accepts TCP connections.
+ */
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  options: ServerProcessOptions = {},
+): Promise<ServerProcess> {
   const port = freePort();
-  const dataDir = await Deno.makeTempDir({ prefix: "yychat-proc-" });
+  const ownDataDir = env.YYCHAT_DATA_DIR === undefined
+    ? await Deno.makeTempDir({ prefix: "yychat-proc-" })
+    : undefined;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...START_PERMISSIONS, "main.ts"],
-    cwd: new URL("../..", import.meta.url).pathname,
-    env: { SERVER_PORT: String(port), YYCHAT_DATA_DIR: dataDir, LOG_LEVEL: "info", ...env },
+    args: [
+      "run",
+      ...(options.denoFlags ?? []),
+      ...(options.permissions ?? START_PERMISSIONS),
+      options.script ?? "main.ts",
+    ],
+    cwd: REPO_ROOT,
+    env: {
+      SERVER_HOST: "127.0.0.1",
+      SERVER_PORT: String(port),
+      LOG_LEVEL: "info",
+      ...(ownDataDir ? { YYCHAT_DATA_DIR: ownDataDir } : {}),
+      ...env,
+    },
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
   }).spawn();
+
   const lines: string[] = [];
-  const stderr: string[] = [];
-  const collect = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
-    let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      const parts = buffer.split("\n");
-      buffer = parts.pop()!;
-      into.push(...parts);
-    }
-    if (buffer) into.push(buffer);
-  };
-  const readers = Promise.all([collect(child.stdout, lines), collect(child.stderr, stderr)]);
+  let stderr = "";
+  const readers = Promise.all([
+    readLines(child.stdout, (line) => {
+      lines.push(line);
+      if (lines.length > MAX_LINES) lines.splice(0, lines.length - MAX_LINES);
+    }),
+    readLines(child.stderr, (line) => stderr = (stderr + line + "\n").slice(-4000)),
+  ]);
   let exited = false;
   const status = child.status.then((s) => (exited = true, s));
-  await waitFor(
-    () => exited || lines.some((l) => l.includes('"listening"')),
-    20_000,
-    "the server to listen",
-  )
-    .catch((err) => {
-      child.kill("SIGKILL");
-      throw err;
-    });
-  if (exited) {
+  const stop = async (signal: Deno.Signal = "SIGTERM", timeoutMs = 15_000) => {
+    if (!exited) {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+    }
+    const timer = setTimeout(() => {
+      if (!exited) child.kill("SIGKILL");
+    }, timeoutMs);
+    const { code } = await status;
+    clearTimeout(timer);
     await readers;
-    throw new Error(`Server exited early:\n${stderr.join("\n")}\n${lines.join("\n")}`);
+    if (ownDataDir) await Deno.remove(ownDataDir, { recursive: true }).catch(() => {});
+    return code;
+  };
+
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (exited) {
+      await stop();
+      throw new Error(`Server exited before listening:\n${stderr}\n${lines.join("\n")}`);
+    }
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop("SIGKILL");
+        throw new Error(`Server did not listen on port ${port} within 20 s:\n${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
   return {
     child,
+    pid: child.pid,
     port,
     http: `http://127.0.0.1:${port}`,
     ws: `ws://127.0.0.1:${port}/ws/chat`,
     lines,
-    async stop(signal: Deno.Signal = "SIGTERM", timeoutMs = 15_000) {
-      if (!exited) child.kill(signal);
-      const timer = setTimeout(() => !exited && child.kill("SIGKILL"), timeoutMs);
-      const { code } = await status;
-      clearTimeout(timer);
-      await readers;
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-      return code;
-    },
+    stderrTail: () => stderr,
+    stop,
   };
 }
 
@@ -96,7 +146,7 @@ export async function runServerExpectingExit(
 ): Promise<{ code: number; output: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...START_PERMISSIONS, "main.ts"],
-    cwd: new URL("../..", import.meta.url).pathname,
+    cwd: REPO_ROOT,
     env: { SERVER_PORT: String(freePort()), ...env },
     stdout: "piped",
     stderr: "piped",
@@ -105,4 +155,15 @@ export async function runServerExpectingExit(
   }).output();
   const decoder = new TextDecoder();
   return { code: out.code, output: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
+}
+
+async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    const parts = buffer.split("\n");
+    buffer = parts.pop()!;
+    for (const part of parts) onLine(part);
+  }
+  if (buffer) onLine(buffer);
 }
