@@ -84,7 +84,7 @@ const EnvSchema = z.object({
   WS_MAX_CONNECTIONS: int(1, 1_000_000, DEFAULTS.maxConnections),
   WS_HEARTBEAT_INTERVAL: secondsAsMs(0.01, 3600, DEFAULTS.heartbeatIntervalSeconds),
   WS_CONNECTION_TIMEOUT: secondsAsMs(0.01, 86_400, DEFAULTS.connectionTimeoutSeconds),
-  WS_MESSAGE_SIZE_LIMIT: int(64, 64 * 1024 * 1024, DEFAULTS.maxMessageBytes),
+  WS_MESSAGE_SIZE_LIMIT: int(1024, 64 * 1024 * 1024, DEFAULTS.maxMessageBytes),
   WS_MAX_BUFFERED_BYTES: int(1024, 1024 * 1024 * 1024, DEFAULTS.maxBufferedBytes),
   WS_MAILBOX_CAPACITY: int(1, 100_000, DEFAULTS.mailboxCapacity),
   WS_MESSAGES_PER_SECOND: int(0, 1_000_000, DEFAULTS.messagesPerSecond),

@@ -17,6 +17,9 @@ import type { Clock, TimerId } from "./clock.ts";
 import { Mailbox } from "./mailbox.ts";
 import { TaskScope } from "./task_scope.ts";
 
+/** Longest `error.message` sent when an error event would exceed the size limit. */
+const MAX_ERROR_MESSAGE_CHARS = 1024;
+
 export type ConnectionStatus = "connecting" | "open" | "closing" | "closed";
 
 export interface ConnectionLimits {
@@ -145,7 +148,20 @@ export class Connection implements ConnectionContext {
     }
     const json = JSON.stringify(body);
     if (utf8LengthExceeds(json, this.#limits.maxMessageBytes - 128)) {
-      if (body.type === "error") return false; // cannot happen with bounded messages; never loop
+      if (body.type === "error") {
+        // Every error reaches its client: an oversized message is cut, not dropped.
+        const { message } = body.error;
+        // Up to 3 UTF-8 bytes per character; the rest of the event is bounded (ids ≤ 128).
+        const keep = Math.min(
+          MAX_ERROR_MESSAGE_CHARS,
+          Math.floor((this.#limits.maxMessageBytes - 512) / 3),
+        );
+        if (message.length <= keep) return false; // cannot happen: the rest is bounded
+        return this.send({
+          ...body,
+          error: { ...body.error, message: `${message.slice(0, keep)}…` },
+        });
+      }
       this.#logger.warn("ws_event_too_large", { client_id: this.clientId, type: body.type });
       sendError(
         this,

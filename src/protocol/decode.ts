@@ -47,7 +47,7 @@ export function decodeFrame(text: string, isKnown: (type: string) => boolean): D
     return {
       ok: false,
       code: "unknown_message_type",
-      message: `Unknown message type: ${type}`,
+      message: `Unknown message type: ${bounded(type)}`,
       requestId,
     };
   }
@@ -64,6 +64,11 @@ export function decodeFrame(text: string, isKnown: (type: string) => boolean): D
     };
   }
   return { ok: true, msg: parsed.data };
+}
+
+/** `text`, cut to 64 characters: error messages echo client input, bounded. */
+function bounded(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }
 
 function describe(value: unknown): string {

@@ -238,3 +238,22 @@ Deno.test("Connection.send() replaces an event over the size limit with response
     socket.sent.every((frame) => new TextEncoder().encode(frame).length <= LIMITS.maxMessageBytes),
   );
 });
+
+Deno.test("Connection.send() cuts an oversized error message instead of dropping the error", () => {
+  const { connect } = setup();
+  const { socket, conn } = connect();
+  assert.equal(
+    conn.send({
+      type: "error",
+      error: {
+        message: "m".repeat(LIMITS.maxMessageBytes),
+        type: "server_error",
+        code: "internal_error",
+      },
+    }),
+    true,
+  );
+  const last = socket.events().at(-1)!;
+  assert.match((last.error as { message: string }).message, /^m+…$/);
+  assert.ok(new TextEncoder().encode(socket.sent.at(-1)!).length <= LIMITS.maxMessageBytes);
+});

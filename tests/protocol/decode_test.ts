@@ -101,3 +101,8 @@ Deno.test("utf8LengthExceeds() counts UTF-8 bytes, not UTF-16 units", async (t) 
     });
   }
 });
+
+Deno.test("decodeFrame() echoes at most 64 characters of an unknown type", () => {
+  const result = decodeFrame(JSON.stringify({ type: "x".repeat(5000) }), known);
+  assert.equal(result.ok ? "" : result.message, `Unknown message type: ${"x".repeat(64)}…`);
+});

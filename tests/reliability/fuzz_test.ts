@@ -157,13 +157,11 @@ Deno.test("Connection is released after WebSocket protocol violations and the se
   }
 });
 
-// DEFECT D1 (docs/RELIABILITY.md): an unknown `type` is echoed whole in the
-// error message; near the size limit that error is over the outbound limit and
-// `Connection.send` drops it, so the frame gets no answer at all. Remove
-// `ignore` once `decodeFrame` bounds the echoed type.
+// Regression for D1 (docs/RELIABILITY.md): an unknown `type` was echoed whole
+// in the error message; near the size limit that error was over the outbound
+// limit and the frame got no answer at all.
 Deno.test({
   name: "decodeFrame answers an unknown type that fills the size limit with an error",
-  ignore: true,
   async fn() {
     const server = await startTestServer(ENV);
     try {
