@@ -29,6 +29,7 @@
  *   [--inflight K] [--server-pid PID] [--client raw|ws] [--json]`
  */
 
+import { readProc } from "../tests/helpers/proc.ts";
 import process from "node:process";
 
 const encoder = new TextEncoder();
@@ -106,19 +107,6 @@ async function ticksPerSecond(): Promise<number> {
     clockTicks = 100;
   }
   return clockTicks;
-}
-
-/**
- * Reads a `/proc` file through `cat`: Deno grants `/proc/<pid>/*` reads only
- * with `--allow-all`, and the bench task runs with explicit permissions.
- */
-async function readProc(path: string): Promise<string> {
-  const out = await new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "piped" })
-    .output();
-  if (!out.success) {
-    throw new Error(`Cannot read ${path}: ${decoder.decode(out.stderr).trim()}`);
-  }
-  return decoder.decode(out.stdout);
 }
 
 /** CPU seconds (user + system, all threads) this process has used. */

@@ -4,12 +4,12 @@
  * TCP mid-stream. Reports the server's registry, descriptors and RSS from
  * /proc before and after.
  *
- *   deno run -A bench/reliability/churn.ts [--long] [--connections N] [--burst N] [--seed N]
+ *   deno task reliability:churn [--long] [--connections N] [--burst N] [--seed N]
  */
 import { parseArgs } from "node:util";
 import { startServerProcess } from "../../tests/helpers/server_process.ts";
 import { runChurn } from "../../tests/reliability/lib/churn.ts";
-import { fdCount, machine, mib, rssBytes } from "../../tests/reliability/lib/proc.ts";
+import { fdCount, machine, mib, rssBytes } from "../../tests/helpers/proc.ts";
 import { Rng } from "../../tests/reliability/lib/rng.ts";
 import {
   providerEnv,

@@ -4,11 +4,11 @@
  * SIGKILL and restarted on the same data dir; every completed turn must be
  * there and `PRAGMA integrity_check` must say ok.
  *
- *   deno run -A bench/reliability/crash.ts [--rounds N] [--turns N] [--inflight N]
+ *   deno task reliability:crash [--rounds N] [--turns N] [--inflight N]
  */
 import { parseArgs } from "node:util";
 import { runCrash } from "../../tests/reliability/lib/crash.ts";
-import { machine } from "../../tests/reliability/lib/proc.ts";
+import { machine } from "../../tests/helpers/proc.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -4,12 +4,12 @@
  * D1) and malformed REST requests; the server's RSS and descriptors from
  * /proc before, right after and 10 s after.
  *
- *   deno run -A bench/reliability/fuzz.ts [--long] [--frames N] [--seed N]
+ *   deno task reliability:fuzz [--long] [--frames N] [--seed N]
  */
 import { parseArgs } from "node:util";
 import { startServerProcess } from "../../tests/helpers/server_process.ts";
 import { runFuzz } from "../../tests/reliability/lib/fuzz_driver.ts";
-import { fdCount, machine, mib, rssBytes } from "../../tests/reliability/lib/proc.ts";
+import { fdCount, machine, mib, rssBytes } from "../../tests/helpers/proc.ts";
 import { runRestFuzz } from "../../tests/reliability/lib/rest_fuzz.ts";
 import { Rng } from "../../tests/reliability/lib/rng.ts";
 import { sleep } from "../../tests/reliability/lib/stats.ts";

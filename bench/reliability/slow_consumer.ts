@@ -4,11 +4,11 @@
  * repeated `--rounds` times. Reports close codes, bytes queued for the slow
  * client, the server's RSS, and the observers' ping latency before and during.
  *
- *   deno run -A bench/reliability/slow_consumer.ts [--rounds N] [--stream-mib N] [--observers N]
+ *   deno task reliability:slow_consumer [--rounds N] [--stream-mib N] [--observers N]
  */
 import { parseArgs } from "node:util";
 import { startServerProcess } from "../../tests/helpers/server_process.ts";
-import { machine, mib, rssBytes } from "../../tests/reliability/lib/proc.ts";
+import { machine, mib, rssBytes } from "../../tests/helpers/proc.ts";
 import {
   providerEnv,
   startScriptedProvider,

@@ -5,11 +5,11 @@
  * RSS from /proc every 10 s; prints RSS growth after warm-up, error counts
  * and ping / stream latency p50/p99 per minute, then a JSON summary.
  *
- *   deno run -A bench/reliability/soak.ts [--minutes N] [--users N] [--seed N]
+ *   deno task reliability:soak [--minutes N] [--users N] [--seed N]
  */
 import { parseArgs } from "node:util";
 import { startServerProcess } from "../../tests/helpers/server_process.ts";
-import { machine, mib, rssBytes } from "../../tests/reliability/lib/proc.ts";
+import { machine, mib, rssBytes } from "../../tests/helpers/proc.ts";
 import { Rng } from "../../tests/reliability/lib/rng.ts";
 import {
   providerEnv,

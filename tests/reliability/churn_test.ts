@@ -8,7 +8,7 @@ import { startTestServer } from "../helpers/test_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { TestClient } from "../helpers/ws_client.ts";
 import { runChurn } from "./lib/churn.ts";
-import { fdCount, mib, rssBytes } from "./lib/proc.ts";
+import { fdCount, mib, rssBytes } from "../helpers/proc.ts";
 import { Rng } from "./lib/rng.ts";
 import { providerEnv, startScriptedProvider } from "./lib/scripted_provider.ts";
 

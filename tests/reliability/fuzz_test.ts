@@ -9,7 +9,7 @@ import { waitFor } from "../helpers/wait.ts";
 import { TestClient } from "../helpers/ws_client.ts";
 import { runFuzz } from "./lib/fuzz_driver.ts";
 import { runRestFuzz } from "./lib/rest_fuzz.ts";
-import { fdCount, MiB, mib, rssBytes } from "./lib/proc.ts";
+import { fdCount, MiB, mib, rssBytes } from "../helpers/proc.ts";
 import { PROTOCOL_VIOLATIONS, sendViolation } from "./lib/protocol_violations.ts";
 import { Rng } from "./lib/rng.ts";
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/test_server.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { mib } from "./lib/proc.ts";
+import { mib } from "../helpers/proc.ts";
 import { providerEnv, startScriptedProvider } from "./lib/scripted_provider.ts";
 import { runSlowConsumer } from "./lib/slow_consumer.ts";
 

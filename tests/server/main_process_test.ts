@@ -151,7 +151,7 @@ Deno.test("main.ts reports an unusable MCP config file clearly and exits 1", asy
     const failure = output.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
       .find((l) => l.event === "startup_failed");
     assert.match(failure?.error ?? "", /Invalid MCP config ".*mcp\.json"/);
-    assert.doesNotMatch(output, /Uncaught|    at /, "no stack trace");
+    assert.doesNotMatch(output, /Uncaught| {4}at /, "no stack trace");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

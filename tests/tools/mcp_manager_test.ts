@@ -237,7 +237,7 @@ Deno.test("McpManager.start() is bounded by the connect timeout when a server ne
     );
   });
   // The silent child was killed, not left behind.
-  if (Deno.build.os === "linux") assert.deepEqual(await descendants("sleep 60"), []);
+  if (Deno.build.os === "linux") assert.deepEqual(descendants("sleep 60"), []);
 });
 
 Deno.test("McpManager prefixes colliding tool names with the server name", async () => {
@@ -403,13 +403,13 @@ Deno.test({
     try {
       await manager.start();
       assert.equal(manager.servers()[0]!.state, "connected", manager.servers()[0]!.lastError);
-      assert.ok((await descendants("server-everything")).length >= 1);
+      assert.ok(descendants("server-everything").length >= 1);
     } finally {
       await manager.close();
     }
     await until(
       "children gone",
-      async () => (await descendants("server-everything")).length === 0,
+      () => descendants("server-everything").length === 0,
       5000,
     );
     assert.equal(manager.servers()[0]!.state, "closed");
