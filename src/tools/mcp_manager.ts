@@ -4,16 +4,16 @@
  * broken server never delays or hides the tools of the others: failures are
  * logged, shown in `servers()`, and retried in the background with bounded
  * exponential backoff. Tool schemas are passed through untouched.
- *
- * The `@modelcontextprotocol/sdk` imports resolve without type information
- * under Deno (they type as `any`), so the shapes this module relies on are
- * declared locally and checked at runtime where it matters.
+ * How one connection is opened and closed lives in `mcp_connection.ts`.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  closeMcpConnection,
+  listMcpTools,
+  type McpConnection,
+  openMcpConnection,
+  type SdkCallResult,
+  type SdkTool,
+} from "./mcp_connection.ts";
 import type { CallOptions, ToolSource, ToolSpec } from "./tool.ts";
 import type { McpServerConfig } from "./mcp_config.ts";
 import { type Logger, silentLogger } from "../logger.ts";
@@ -51,38 +51,6 @@ export interface McpManagerOptions {
   retry?: Partial<McpRetryOptions>;
 }
 
-interface SdkTool {
-  name: string;
-  description?: string;
-  inputSchema?: Record<string, unknown>;
-}
-
-interface SdkContent {
-  type: string;
-  text?: string;
-}
-
-interface SdkCallResult {
-  content?: SdkContent[];
-  structuredContent?: unknown;
-  isError?: boolean;
-  toolResult?: unknown;
-}
-
-interface SdkTransport {
-  onclose?: () => void;
-  start(): Promise<void>;
-  close(): Promise<void>;
-}
-
-interface Connection {
-  client: Client;
-  transport: SdkTransport;
-  /** Resolves when the transport reports closed. */
-  closed: Promise<void>;
-  stdioChild?: { stdin?: { end(): void } | null; exitCode: number | null; pid?: number };
-}
-
 interface ServerEntry {
   config: McpServerConfig;
   state: McpServerState;
@@ -92,7 +60,7 @@ interface ServerEntry {
   /** Connections in a row that closed within `STABLE_CONNECTION_MS`. */
   crashes: number;
   lastError?: string;
-  conn?: Connection;
+  conn?: McpConnection;
   retryTimer?: ReturnType<typeof setTimeout>;
   stderrTail: string;
   /** Bumped per connection so events from an old connection are ignored. */
@@ -104,20 +72,10 @@ interface Route {
   tool: SdkTool;
 }
 
+/** Stderr kept per stdio server, for the error shown in `servers()`. */
 const STDERR_TAIL_CHARS = 2000;
 /** A connection that lasted this long counts as healthy; shorter ones back off. */
 const STABLE_CONNECTION_MS = 10_000;
-const CLIENT_INFO = { name: "yychat", version: "0.1.0" };
-
-/**
- * The child process of a stdio transport. Private in the SDK, but the only
- * way to close its stdin, which is how a stdio server is asked to exit
- * (signalling `npx` would orphan the real server, its grandchild).
- */
-function stdioProcess(transport: SdkTransport): Connection["stdioChild"] {
-  if (!(transport instanceof StdioClientTransport)) return undefined;
-  return (transport as unknown as { _process?: Connection["stdioChild"] })._process;
-}
 
 /** Tool names models accept (OpenAI: `^[a-zA-Z0-9_-]{1,64}$`). */
 function safeName(name: string): string {
@@ -264,7 +222,7 @@ export class McpManager implements ToolSource {
       s.generation++;
       const conn = s.conn;
       s.conn = undefined;
-      if (conn) await this.#shutdown(conn);
+      if (conn) await closeMcpConnection(conn, { logger: this.#logger });
     }));
     this.#rebuild();
   }
@@ -281,11 +239,26 @@ export class McpManager implements ToolSource {
       AbortSignal.timeout(this.#connectTimeoutMs),
       ...(signal ? [signal] : []),
     ]);
-    let conn: Connection | undefined;
+    let conn: McpConnection | undefined;
     try {
-      conn = await this.#open(server, attempt);
+      server.stderrTail = "";
+      conn = await openMcpConnection(server.config, {
+        signal: attempt,
+        connectTimeoutMs: this.#connectTimeoutMs,
+        logger: this.#logger,
+        onStderr: (text) => {
+          server.stderrTail = (server.stderrTail + text).slice(-STDERR_TAIL_CHARS);
+          if (this.#logger.enabled("debug")) {
+            this.#logger.debug("mcp_stderr", { server: name, text: text.slice(0, 500) });
+          }
+        },
+        onToolsChanged: (c) => spawn(this.#logger, `mcp relist ${name}`, this.#relist(server, c)),
+      });
       if (generation !== server.generation) throw new Error("superseded");
-      const tools = await this.#listTools(conn.client, attempt);
+      const tools = await listMcpTools(conn.client, {
+        signal: attempt,
+        timeoutMs: this.#connectTimeoutMs,
+      });
       if (generation !== server.generation) throw new Error("superseded");
       server.conn = conn;
       server.tools = tools;
@@ -301,7 +274,7 @@ export class McpManager implements ToolSource {
       });
       spawn(this.#logger, `mcp watch ${name}`, this.#watch(server, conn, generation));
     } catch (err) {
-      if (conn) await this.#shutdown(conn);
+      if (conn) await closeMcpConnection(conn, { logger: this.#logger });
       if (generation !== server.generation || this.#closing.signal.aborted) return;
       server.failures++;
       const reason = attempt.aborted && !this.#closing.signal.aborted
@@ -347,7 +320,7 @@ export class McpManager implements ToolSource {
    * stable connection, with backoff after a quick crash, so a server that
    * dies right after every handshake cannot make us respawn it in a loop.
    */
-  async #watch(server: ServerEntry, conn: Connection, generation: number): Promise<void> {
+  async #watch(server: ServerEntry, conn: McpConnection, generation: number): Promise<void> {
     const connectedAt = performance.now();
     await conn.closed;
     if (generation !== server.generation || this.#closing.signal.aborted) return;
@@ -356,7 +329,7 @@ export class McpManager implements ToolSource {
     server.lastError = "connection closed";
     this.#rebuild();
     this.#logger.warn("mcp_disconnected", { server: server.config.name });
-    await this.#shutdown(conn);
+    await closeMcpConnection(conn, { logger: this.#logger });
     if (generation !== server.generation || this.#closing.signal.aborted) return;
     const livedMs = performance.now() - connectedAt;
     server.crashes = livedMs >= STABLE_CONNECTION_MS ? 0 : server.crashes + 1;
@@ -369,182 +342,16 @@ export class McpManager implements ToolSource {
     this.#scheduleRetry(server, server.crashes);
   }
 
-  async #open(server: ServerEntry, signal: AbortSignal): Promise<Connection> {
-    const config = server.config;
-    if (config.transport === "auto") {
-      try {
-        return await this.#openWith(server, "http", signal);
-      } catch (err) {
-        if (signal.aborted) throw err;
-        this.#logger.debug("mcp_http_fallback_to_sse", {
-          server: config.name,
-          error: errorMessage(err),
-        });
-        return await this.#openWith(server, "sse", signal);
-      }
-    }
-    return await this.#openWith(server, config.transport, signal);
-  }
-
-  async #openWith(
-    server: ServerEntry,
-    kind: "stdio" | "http" | "sse",
-    signal: AbortSignal,
-  ): Promise<Connection> {
-    const config = server.config;
-    let transport: SdkTransport;
-    if (kind === "stdio" && config.transport === "stdio") {
-      const stdio = new StdioClientTransport({
-        command: config.command,
-        args: config.args,
-        env: config.env,
-        cwd: config.cwd,
-        stderr: "pipe",
-      });
-      server.stderrTail = "";
-      stdio.stderr?.on("data", (chunk: Uint8Array | string) => {
-        const text = typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-        server.stderrTail = (server.stderrTail + text).slice(-STDERR_TAIL_CHARS);
-        if (this.#logger.enabled("debug")) {
-          this.#logger.debug("mcp_stderr", { server: config.name, text: text.slice(0, 500) });
-        }
-      });
-      transport = stdio;
-    } else if (config.transport !== "stdio") {
-      const url = new URL(config.url);
-      const requestInit = { headers: config.headers ?? {} };
-      transport = kind === "sse"
-        ? new SSEClientTransport(url, { requestInit })
-        : new StreamableHTTPClientTransport(url, { requestInit });
-    } else {
-      throw new TypeError(`Cannot open "${kind}" transport for stdio server "${config.name}"`);
-    }
-
-    const client = new Client(CLIENT_INFO, { capabilities: {} });
-    let markClosed!: () => void;
-    const closed = new Promise<void>((resolve) => markClosed = resolve);
-    client.onclose = () => markClosed();
-    client.onerror = (err: unknown) => {
-      this.#logger.debug("mcp_transport_error", {
-        server: config.name,
-        error: errorMessage(err),
-      });
-    };
-    const conn: Connection = { client, transport, closed };
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-      spawn(this.#logger, `mcp relist ${config.name}`, this.#relist(server, conn));
-    });
-    if (!(transport instanceof StdioClientTransport)) {
-      try {
-        await client.connect(transport, { signal, timeout: this.#connectTimeoutMs });
-      } catch (err) {
-        await this.#shutdown(conn);
-        throw err;
-      }
-      return conn;
-    }
-    // Stdio: the SDK's own abort path closes the transport with unclearable
-    // 2 s timers and forgets the child. Instead, on timeout or abort we end
-    // the child ourselves; the pending handshake then fails with "connection
-    // closed" and the SDK has nothing left to clean up.
-    const start = transport.start.bind(transport);
-    transport.start = async () => {
-      await start();
-      conn.stdioChild = stdioProcess(transport);
-    };
-    const connecting = client.connect(transport, { timeout: 24 * 3600_000 });
-    let onAbort!: () => void;
-    const aborted = new Promise<void>((resolve) => onAbort = resolve);
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      if (signal.aborted) onAbort();
-      const first = await Promise.race([
-        connecting.then(() => "connected" as const),
-        aborted.then(() => "aborted" as const),
-      ]);
-      if (first === "aborted") {
-        await this.#shutdown(conn, { graceful: false });
-        await connecting.catch(() => {});
-        throw signal.reason ?? new Error("aborted");
-      }
-      return conn;
-    } catch (err) {
-      await this.#shutdown(conn, { graceful: false });
-      throw err;
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
-  }
-
-  async #listTools(client: Client, signal: AbortSignal): Promise<SdkTool[]> {
-    const tools: SdkTool[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor ? { cursor } : {}, {
-        signal,
-        timeout: this.#connectTimeoutMs,
-      });
-      for (const t of page.tools as SdkTool[]) {
-        if (typeof t?.name === "string" && t.name) tools.push(t);
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
-    return tools;
-  }
-
-  async #relist(server: ServerEntry, conn: Connection): Promise<void> {
+  async #relist(server: ServerEntry, conn: McpConnection): Promise<void> {
     if (server.conn !== conn) return;
-    const tools = await this.#listTools(
-      conn.client,
-      AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#connectTimeoutMs)]),
-    );
+    const tools = await listMcpTools(conn.client, {
+      signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#connectTimeoutMs)]),
+      timeoutMs: this.#connectTimeoutMs,
+    });
     if (server.conn !== conn) return;
     server.tools = tools;
     this.#rebuild();
     this.#logger.info("mcp_tools_changed", { server: server.config.name, tools: tools.length });
-  }
-
-  /**
-   * Closes a connection without leaving timers or processes behind: stdio
-   * children get EOF on stdin, then SIGTERM, then SIGKILL, each bounded.
-   */
-  async #shutdown(conn: Connection, options: { graceful?: boolean } = {}): Promise<void> {
-    const child = conn.stdioChild;
-    if (child && child.exitCode === null) {
-      const waitClosed = async (ms: number) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          conn.closed,
-          new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
-        ]);
-        clearTimeout(timer);
-        return child.exitCode !== null;
-      };
-      try {
-        child.stdin?.end();
-      } catch {
-        // Already gone.
-      }
-      if (options.graceful === false || !await waitClosed(2000)) {
-        const pid = child.pid;
-        if (pid) {
-          try {
-            Deno.kill(pid, "SIGTERM");
-          } catch { /* exited meanwhile */ }
-          if (!await waitClosed(2000)) {
-            try {
-              Deno.kill(pid, "SIGKILL");
-            } catch { /* exited meanwhile */ }
-            await waitClosed(1000);
-          }
-        }
-      }
-    }
-    try {
-      await conn.client.close();
-    } catch (err) {
-      this.#logger.debug("mcp_close_error", { error: errorMessage(err) });
-    }
   }
 
   /** Recomputes exposed names: kept unless taken twice or reserved, then `server__tool`. */
