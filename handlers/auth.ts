@@ -5,7 +5,6 @@ import {
   type ConnectionContext,
   echoRequestId,
   type Handler,
-  type Middleware,
   sendError,
 } from "../src/router/router.ts";
 import type { ApiKeys } from "../src/server/api_keys.ts";
@@ -40,18 +39,5 @@ export class AuthHandler implements Handler<Auth> {
     }
     ctx.authenticate(principal);
     ctx.send(echoRequestId(msg, { type: "auth_ok" }));
-  }
-}
-
-/** Serves nothing but `auth` until the connection is authenticated. */
-export class AuthGate implements Middleware {
-  readonly name = "AuthGate";
-
-  check(msg: { type: string }, ctx: ConnectionContext): ProtocolError | undefined {
-    if (ctx.authenticated || msg.type === "auth") return undefined;
-    return new ProtocolError(
-      "auth_required",
-      `Authentication required: send an "auth" frame before "${msg.type}"`,
-    );
   }
 }
