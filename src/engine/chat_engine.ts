@@ -109,11 +109,10 @@ export class ChatEngine {
    * accumulates the deltas itself. Memory is written once, only after a
    * complete turn: an error or a cancel stores nothing.
    *
-   * With `conversationId`, the stored turn is every non-system message of
-   * `request.messages` plus the assistant/tool messages of this run, and
-   * history from memory is put before `request.messages`: callers with a
-   * conversation send only the new messages (REST clients that resend their
-   * whole history should omit `conversation_id`, or it is stored twice).
+   * With `conversationId`, memory stands for the earlier turns: the new turn
+   * is the messages after the last assistant message of `request.messages`;
+   * it goes after the remembered history in the prompt and is stored, with
+   * this run's assistant and tool messages, once the run completes.
    *
    * Stopping iteration early (`break`/`return()`) aborts the provider and
    * any running tool calls as well.
