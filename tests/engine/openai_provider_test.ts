@@ -334,6 +334,18 @@ Deno.test("OpenAIProvider.complete() maps failures to stable codes", async (t) =
       code: "upstream_error",
     },
     {
+      name: "error event mid-stream → upstream_error with its message",
+      script: [{
+        kind: "reply",
+        events: [
+          { type: "text", content: "Hel" },
+          { type: "raw", data: 'data: {"error":{"message":"Model overloaded"}}\n\n' },
+        ],
+      }],
+      code: "upstream_error",
+      match: /mid-stream: Model overloaded/,
+    },
+    {
       name: "stream ending without finish reason → upstream_error",
       script: [{ kind: "reply", events: [{ type: "text", content: "Hel" }], omitDone: true }],
       code: "upstream_error",

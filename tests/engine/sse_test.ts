@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { sseData } from "../../src/engine/sse.ts";
+
+function body(
+  parts: (string | Uint8Array)[],
+): { stream: ReadableStream<Uint8Array>; cancelled: () => boolean } {
+  let cancelled = false;
+  const encoder = new TextEncoder();
+  const queue = parts.map((p) => typeof p === "string" ? encoder.encode(p) : p);
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = queue.shift();
+      if (next === undefined) controller.close();
+      else controller.enqueue(next);
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  return { stream, cancelled: () => cancelled };
+}
+
+async function collect(parts: (string | Uint8Array)[]): Promise<string[]> {
+  const out: string[] = [];
+  for await (const data of sseData(body(parts).stream)) out.push(data);
+  return out;
+}
+
+Deno.test("sseData() yields each event's data, however the bytes are split", async (t) => {
+  const events = 'data: {"a":1}\n\ndata: {"b":"你好"}\n\ndata: [DONE]\n\n';
+  const bytes = new TextEncoder().encode(events);
+  await t.step("one read", async () => {
+    assert.deepEqual(await collect([events]), ['{"a":1}', '{"b":"你好"}']);
+  });
+  await t.step("every possible split point, including inside a UTF-8 character", async () => {
+    for (let i = 1; i < bytes.length; i++) {
+      assert.deepEqual(await collect([bytes.slice(0, i), bytes.slice(i)]), [
+        '{"a":1}',
+        '{"b":"你好"}',
+      ], `split at ${i}`);
+    }
+  });
+  await t.step("one byte per read", async () => {
+    assert.deepEqual(await collect([...bytes].map((b) => new Uint8Array([b]))), [
+      '{"a":1}',
+      '{"b":"你好"}',
+    ]);
+  });
+});
+
+Deno.test("sseData() follows the SSE format: CRLF, comments, other fields, multi-line data", async () => {
+  const text =
+    ": keep-alive\r\nevent: message\r\nid: 7\r\ndata: line one\r\ndata:line two\r\n\r\nretry: 10\n\n";
+  assert.deepEqual(await collect([text]), ["line one\nline two"]);
+});
+
+Deno.test("sseData() stops at [DONE] and cancels the rest of the body", async () => {
+  const { stream, cancelled } = body(["data: 1\n\ndata: [DONE]\n\n", "data: never\n\n"]);
+  const out: string[] = [];
+  for await (const data of sseData(stream)) out.push(data);
+  assert.deepEqual(out, ["1"]);
+  assert.equal(cancelled(), true);
+});
+
+Deno.test("sseData() yields a last event that lacks its blank line", async () => {
+  assert.deepEqual(await collect(["data: 1\n\ndata: 2"]), ["1", "2"]);
+});
+
+Deno.test("sseData() cancels the body when the consumer stops early", async () => {
+  const { stream, cancelled } = body(["data: 1\n\n", "data: 2\n\n", "data: 3\n\n"]);
+  for await (const _ of sseData(stream)) break;
+  assert.equal(cancelled(), true);
+});
