@@ -93,23 +93,11 @@ export class TextMessageHandler implements Handler<TextMessage> {
 
     let text = "";
     let outcome = "stop";
-    // Deltas after the first are coalesced until the next macrotask: a burst
-    // read from one upstream packet becomes one frame.
-    let pending = "";
-    let flushTimer: ReturnType<typeof setTimeout> | undefined;
-    const emitChunks = (content: string) => {
+    const chunks = new ChunkCoalescer((content) => {
       for (let i = 0; i < content.length; i += MAX_CHUNK_CHARS) {
         emit({ type: "stream_chunk", content: content.slice(i, i + MAX_CHUNK_CHARS) });
       }
-    };
-    const flush = () => {
-      clearTimeout(flushTimer);
-      flushTimer = undefined;
-      if (pending.length === 0) return;
-      const content = pending;
-      pending = "";
-      emitChunks(content);
-    };
+    });
     try {
       for await (const event of this.#opts.engine.run(request, { signal })) {
         switch (event.type) {
@@ -117,28 +105,23 @@ export class TextMessageHandler implements Handler<TextMessage> {
             if (event.content.length === 0) break;
             text += event.content;
             if (!stream) break;
-            if (firstChunkMs === undefined) {
-              firstChunkMs = performance.now() - startedMs;
-              emitChunks(event.content);
-              break;
-            }
-            pending += event.content;
-            flushTimer ??= setTimeout(flush, 0);
+            firstChunkMs ??= performance.now() - startedMs;
+            chunks.push(event.content);
             break;
           case "tool_call":
             if (stream && msg.tool_events) {
-              flush();
+              chunks.flush();
               emit({ type: "tool_call", name: event.name, arguments: event.arguments });
             }
             break;
           case "tool_result":
             if (stream && msg.tool_events) {
-              flush();
+              chunks.flush();
               emit({ type: "tool_result", name: event.name, ok: event.ok });
             }
             break;
           case "done":
-            flush();
+            chunks.flush();
             outcome = event.finishReason;
             finish(emit, { stream, text, conversationId, finishReason: event.finishReason });
             break;
@@ -149,7 +132,7 @@ export class TextMessageHandler implements Handler<TextMessage> {
         }
       }
     } catch (err) {
-      flush();
+      chunks.flush();
       if (signal.aborted || (err instanceof EngineError && err.code === "cancelled")) {
         outcome = "cancelled";
         finish(emit, { stream, text, conversationId, finishReason: "cancelled" });
@@ -179,6 +162,43 @@ export class TextMessageHandler implements Handler<TextMessage> {
       first_chunk_ms: firstChunkMs === undefined ? null : Math.round(firstChunkMs * 10) / 10,
       duration_ms: Math.round((performance.now() - startedMs) * 10) / 10,
     });
+  }
+}
+
+/**
+ * Sends the first delta of a stream at once (time to first chunk is not
+ * delayed) and coalesces later ones until the next macrotask, so a burst read
+ * from one upstream packet becomes one frame while a paced stream (tokens
+ * milliseconds apart) still goes out delta by delta.
+ */
+class ChunkCoalescer {
+  readonly #send: (content: string) => void;
+  #pending = "";
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #sentFirst = false;
+
+  constructor(send: (content: string) => void) {
+    this.#send = send;
+  }
+
+  push(content: string): void {
+    if (!this.#sentFirst) {
+      this.#sentFirst = true;
+      this.#send(content);
+      return;
+    }
+    this.#pending += content;
+    this.#timer ??= setTimeout(() => this.flush(), 0);
+  }
+
+  /** Sends what is pending now (before any other event of the stream). */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.length === 0) return;
+    const content = this.#pending;
+    this.#pending = "";
+    this.#send(content);
   }
 }
 
