@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { engineFailure } from "../helpers/engine_failure.ts";
 import { loadSettings } from "../../config/settings.ts";
 import { ChatEngine } from "../../src/engine/chat_engine.ts";
 import { createEngine } from "../../src/engine/mod.ts";
@@ -105,16 +106,6 @@ async function collect(
   const out: EngineEvent[] = [];
   for await (const ev of e.run(r, { signal })) out.push(ev);
   return out;
-}
-
-async function engineFailure(p: Promise<unknown>): Promise<EngineError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof EngineError, `expected EngineError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected a failure");
 }
 
 Deno.test("ChatEngine.run() streams deltas then done with content, model and usage", async () => {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
+import { engineFailure } from "../helpers/engine_failure.ts";
 import { OpenAIProvider, ToolCallAssembler } from "../../src/engine/openai_provider.ts";
 import type { OpenAIProviderOptions } from "../../src/engine/openai_provider.ts";
 import { collectCompletion } from "../../src/engine/provider.ts";
 import type { ProviderEvent } from "../../src/engine/provider.ts";
-import { EngineError } from "../../src/engine/types.ts";
 import { OpenAIMock, textReply, toolCallReply } from "../helpers/openai_mock.ts";
 import type { MockResponse } from "../helpers/openai_mock.ts";
 
@@ -40,16 +40,6 @@ async function events(p: OpenAIProvider, signal = AbortSignal_()): Promise<Provi
 // A never-aborting signal per call.
 function AbortSignal_(): AbortSignal {
   return new AbortController().signal;
-}
-
-async function failure(p: Promise<unknown>): Promise<EngineError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof EngineError, `expected EngineError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected a failure");
 }
 
 Deno.test("OpenAIProvider.complete() streams text deltas, finish reason and usage", async () => {
@@ -286,7 +276,7 @@ Deno.test("OpenAIMock serves non-streaming completions and the model list", asyn
     ]);
     const models = await client.models.list();
     assert.deepEqual(models.data.map((m) => m.id), ["mock-model"]);
-    const unscripted = await failure(
+    const unscripted = await engineFailure(
       collectCompletion(
         new OpenAIProvider({
           baseUrl: mock.baseUrl,
@@ -356,7 +346,7 @@ Deno.test("OpenAIProvider.complete() maps failures to stable codes", async (t) =
     await t.step(c.name, async () => {
       await withMock(async (mock, make) => {
         mock.enqueue(...c.script);
-        const err = await failure(events(make()));
+        const err = await engineFailure(events(make()));
         assert.equal(err.code, c.code);
         if (c.match) assert.match(err.message, c.match);
         assert.ok(!err.message.includes("sk-test-secret-key-123456"));
@@ -372,7 +362,7 @@ Deno.test("OpenAIProvider.complete() never puts the API key in an error message"
       status: 401,
       message: "Incorrect API key provided: sk-test-secret-key-123456",
     });
-    const err = await failure(events(make()));
+    const err = await engineFailure(events(make()));
     assert.equal(err.code, "upstream_error");
     assert.match(err.message, /401/);
     assert.ok(!err.message.includes("secret-key-123456"), err.message);
@@ -402,7 +392,7 @@ Deno.test("OpenAIProvider.complete() aborts the HTTP request when the signal abo
     });
     const ac = new AbortController();
     const seen: string[] = [];
-    const err = await failure((async () => {
+    const err = await engineFailure((async () => {
       for await (const e of make().complete({ messages: USER }, { signal: ac.signal })) {
         if (e.type === "delta") seen.push(e.content);
         if (seen.length === 2) ac.abort();
@@ -420,7 +410,7 @@ Deno.test("OpenAIProvider.complete() aborts a request still waiting for headers"
   await withMock(async (mock, make) => {
     mock.enqueue({ kind: "hang" });
     const ac = new AbortController();
-    const pending = failure(events(make(), ac.signal));
+    const pending = engineFailure(events(make(), ac.signal));
     setTimeout(() => ac.abort(), 50);
     const err = await pending;
     assert.equal(err.code, "cancelled");
@@ -432,7 +422,7 @@ Deno.test("OpenAIProvider.complete() times out", async (t) => {
     await withMock(async (mock, make) => {
       mock.enqueue({ kind: "hang" });
       const started = performance.now();
-      const err = await failure(events(make({ timeoutMs: 100 })));
+      const err = await engineFailure(events(make({ timeoutMs: 100 })));
       assert.equal(err.code, "upstream_timeout");
       assert.ok(performance.now() - started < 1000);
     });
@@ -446,7 +436,7 @@ Deno.test("OpenAIProvider.complete() times out", async (t) => {
           content: "lo",
         }],
       });
-      const err = await failure(events(make({ timeoutMs: 150 })));
+      const err = await engineFailure(events(make({ timeoutMs: 150 })));
       assert.equal(err.code, "upstream_timeout");
       await mock.waitForAbort();
     });
