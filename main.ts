@@ -54,12 +54,18 @@ async function main(): Promise<number> {
   }, app.handler);
 
   const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<string>();
+  let stopping = false;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => requestStop(signal));
+    Deno.addSignalListener(signal, () => {
+      // A second signal while draining means "now".
+      if (stopping) Deno.exit(1);
+      stopping = true;
+      requestStop(signal);
+    });
   }
   const signal = await stopRequested;
   logger.info("shutdown", { signal });
-  // Force exit if a second signal arrives or the drain overruns its bound.
+  // Force exit if the drain overruns its bound.
   const hardStop = setTimeout(() => Deno.exit(1), settings.shutdownGraceMs + 10_000);
   await app.shutdown();
   ac.abort();

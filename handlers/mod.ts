@@ -29,6 +29,8 @@ export interface RouterDeps {
   /** The chat engine behind `text_message`. */
   engine: ChatRunner;
   maxStreamsPerConnection: number;
+  /** Whether the server is shutting down (new streams are refused). */
+  draining: () => boolean;
   useToolsDefault: boolean;
   streamDefault: boolean;
 }

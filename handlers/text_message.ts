@@ -30,6 +30,8 @@ export interface TextMessageOptions {
   engine: ChatRunner;
   logger: Logger;
   maxStreamsPerConnection: number;
+  /** Whether the server is shutting down: running streams may finish, new ones are refused. */
+  draining: () => boolean;
   useToolsDefault: boolean;
   streamDefault: boolean;
 }
@@ -43,6 +45,12 @@ export class TextMessageHandler implements Handler<TextMessage> {
   }
 
   handle(msg: TextMessage, ctx: ConnectionContext): void {
+    if (this.#opts.draining()) {
+      throw new ProtocolError(
+        "server_shutting_down",
+        "The server is shutting down: no new requests",
+      );
+    }
     const requestId = msg.request_id ?? crypto.randomUUID();
     if (ctx.tasks.has(requestId)) {
       throw new ProtocolError(

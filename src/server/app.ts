@@ -10,6 +10,7 @@ import { Logger } from "../logger.ts";
 import type { Router } from "../router/router.ts";
 import { ApiKeys } from "./api_keys.ts";
 import { createHttpHandler, type HttpHandler } from "./http_handler.ts";
+import { InFlight } from "./in_flight.ts";
 import { createRestApi } from "./rest/mod.ts";
 import { createServices, type Services } from "./services.ts";
 
@@ -34,6 +35,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const logger = options.logger ?? new Logger(settings.logLevel);
   const keys = new ApiKeys(settings.apiKeys);
   const services = await createServices(settings, { logger, fetch: options.fetch });
+  const inFlight = new InFlight();
   // The router's get_status handler reads the supervisor, which needs the
   // router: the closure runs only once messages flow, after both exist.
   const router = createRouter({
@@ -44,6 +46,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     keys,
     engine: services.engine,
     maxStreamsPerConnection: settings.ws.maxStreamsPerConnection,
+    draining: () => supervisor.status !== "running",
     useToolsDefault: settings.useToolsDefault,
     streamDefault: settings.streamDefault,
   });
@@ -68,7 +71,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     allowedOrigins: settings.allowedOrigins,
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     logger,
-    rest: createRestApi({ settings, services, keys, logger }),
+    rest: createRestApi({ settings, services, keys, logger, inFlight }),
     health: () => ({
       model: services.engine.model,
       provider: services.engine.offline ? "offline" : "openai-compatible",
@@ -82,7 +85,12 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     router,
     services,
     shutdown() {
-      stopped ??= supervisor.shutdown(settings.shutdownGraceMs).then(() => services.close());
+      // Both front doors drain (new work is refused meanwhile), then the
+      // services they use are closed.
+      stopped ??= Promise.all([
+        supervisor.shutdown(settings.shutdownGraceMs),
+        inFlight.drain(settings.shutdownGraceMs),
+      ]).then(() => services.close());
       return stopped;
     },
   };

@@ -25,7 +25,15 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
   return (req) => {
     const path = new URL(req.url).pathname;
     if (path === "/ws/chat") return Promise.resolve(upgradeToWebSocket(req, deps));
-    if (path.startsWith("/v1/") && deps.rest) return deps.rest(req);
+    if (path.startsWith("/v1/") && deps.rest) {
+      if (deps.supervisor.status !== "running") {
+        return Promise.resolve(errorResponse(503, "The server is shutting down, try again later", {
+          code: "server_shutting_down",
+          headers: { "retry-after": "5" },
+        }));
+      }
+      return deps.rest(req);
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       return Promise.resolve(
         path === "/health" || path.startsWith("/ws/")

@@ -67,11 +67,19 @@ export function upgradeToWebSocket(req: Request, deps: UpgradeDeps): Response {
     );
   }
 
-  const { socket, response } = Deno.upgradeWebSocket(req, {
-    // A browser that offered subprotocols must get one of them back.
-    ...(offered.includes(WS_SUBPROTOCOL) ? { protocol: WS_SUBPROTOCOL } : {}),
-    idleTimeout: Math.max(1, Math.round(deps.heartbeatIntervalMs / 1000)),
-  });
+  let upgraded: { socket: WebSocket; response: Response };
+  try {
+    upgraded = Deno.upgradeWebSocket(req, {
+      // A browser that offered subprotocols must get one of them back.
+      ...(offered.includes(WS_SUBPROTOCOL) ? { protocol: WS_SUBPROTOCOL } : {}),
+      idleTimeout: Math.max(1, Math.round(deps.heartbeatIntervalMs / 1000)),
+    });
+  } catch (err) {
+    // A malformed handshake (missing key, `Connection: close`, …).
+    deps.logger.warn("ws_refused", { reason: "invalid_upgrade", error: String(err) });
+    return errorResponse(400, "Invalid WebSocket upgrade request", { code: "invalid_upgrade" });
+  }
+  const { socket, response } = upgraded;
   deps.supervisor.admit(socket, {
     principal,
     authRequired: deps.keys.required && principal === undefined,

@@ -29,12 +29,13 @@ function context(principal = "") {
 
 function handler(
   engine: ScriptedEngine,
-  overrides: { maxStreams?: number; streamDefault?: boolean } = {},
+  overrides: { maxStreams?: number; streamDefault?: boolean; draining?: boolean } = {},
 ) {
   return new TextMessageHandler({
     engine,
     logger: silentLogger,
     maxStreamsPerConnection: overrides.maxStreams ?? 4,
+    draining: () => overrides.draining ?? false,
     useToolsDefault: true,
     streamDefault: overrides.streamDefault ?? true,
   });
@@ -274,4 +275,15 @@ Deno.test("TextMessageHandler sends the first chunk at once and coalesces a burs
     const chunks = sent.filter((e) => e.type === "stream_chunk").map((e) => e.content);
     assert.deepEqual(chunks, words.slice(0, 5));
   });
+});
+
+Deno.test("TextMessageHandler refuses new requests while the server drains", () => {
+  const { ctx } = context();
+  const engine = new ScriptedEngine(reply);
+  assert.throws(
+    () => handler(engine, { draining: true }).handle(msg({ request_id: "late" }), ctx),
+    (err: unknown) => err instanceof ProtocolError && err.code === "server_shutting_down",
+  );
+  assert.equal(engine.requests.length, 0);
+  assert.equal(ctx.tasks.size, 0);
 });

@@ -462,3 +462,31 @@ Deno.test("POST /v1/chat/completions without streaming aborts upstream when the 
     assert.equal(mock.completionRequests[0]!.completed, false);
   });
 });
+
+Deno.test("POST /v1/chat/completions in flight at shutdown completes; new requests get 503", async () => {
+  await withMockedServer(async ({ mock, server }) => {
+    mock.enqueue(textReply("finishing my answer before the server stops", { chunkDelayMs: 20 }));
+    const inFlight = fetch(server.http + "/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        conversation_id: "drain",
+        messages: [{ role: "user", content: "Talk for a while" }],
+      }),
+    });
+    await waitFor(() => mock.completionRequests.length === 1);
+    const shutdown = server.app.shutdown();
+    const [late, lateBody] = await postJson(server, {
+      messages: [{ role: "user", content: "hi" }],
+    });
+    assert.equal(late, 503);
+    assert.equal(lateBody.error.code, "server_shutting_down");
+    const res = await inFlight;
+    assert.equal(res.status, 200, "the turn was saved before the database closed");
+    assert.equal(
+      (await res.json()).choices[0].message.content,
+      "finishing my answer before the server stops",
+    );
+    await shutdown;
+  });
+});

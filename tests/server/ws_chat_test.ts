@@ -241,3 +241,28 @@ Deno.test("/ws/chat logs one line per connection open and close", async () => {
   assert.equal(events[1].code, 1000);
   assert.equal(typeof events[1].duration_ms, "number");
 });
+
+Deno.test("/ws/chat answers a malformed upgrade with 400, not a crash", async () => {
+  const server = await startTestServer();
+  const port = Number(new URL(server.http).port);
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const request = [
+      "GET /ws/chat HTTP/1.1",
+      `Host: 127.0.0.1:${port}`,
+      "Upgrade: websocket",
+      "Connection: close",
+      "Sec-WebSocket-Version: 13",
+    ].join("\r\n") + "\r\n\r\n";
+    await conn.write(new TextEncoder().encode(request));
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    conn.close();
+    const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    assert.match(head, /^HTTP\/1\.1 400/);
+    assert.match(head, /invalid_upgrade/);
+    assert.equal((await fetch(`${server.http}/health`).then((r) => r.json())).status, "ok");
+  } finally {
+    await server.close();
+  }
+});

@@ -57,8 +57,16 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
 
   const ac = new AbortController();
   // Until the response exists a disconnect shows only on the request's
-  // signal; once streaming, the body's cancel reports it instead.
+  // signal; once streaming, the body's cancel reports it instead. A shutdown
+  // that stops waiting cancels the request either way.
   const unfollow = followClient(ctx.req, ac);
+  const onShutdown = () => ac.abort(ctx.deps.inFlight.signal.reason);
+  ctx.deps.inFlight.signal.addEventListener("abort", onShutdown, { once: true });
+  ac.signal.addEventListener(
+    "abort",
+    () => ctx.deps.inFlight.signal.removeEventListener("abort", onShutdown),
+    { once: true },
+  );
   const events = engine.run(request, { signal: ac.signal })[Symbol.asyncIterator]();
   let first: IteratorResult<EngineEvent>;
   try {

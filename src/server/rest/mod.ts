@@ -76,6 +76,8 @@ export function createRestApi(deps: RestDeps): HttpHandler {
         ...fields,
       });
 
+    // Counted until the response is complete (for a stream: until it ends).
+    const exit = deps.inFlight.enter();
     let response: Response;
     try {
       const namespace = authenticate(req, deps);
@@ -88,7 +90,10 @@ export function createRestApi(deps: RestDeps): HttpHandler {
         deps,
         deferLog() {
           deferred = true;
-          return (fields) => log(200, fields);
+          return (fields) => {
+            exit();
+            log(200, fields);
+          };
         },
       };
       response = await dispatch(routes, ctx);
@@ -105,7 +110,10 @@ export function createRestApi(deps: RestDeps): HttpHandler {
     // Drain an unread body (401, 404, 405) so the connection can be reused.
     if (!req.bodyUsed && req.body) await req.body.cancel().catch(() => {});
     if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
-    if (!deferred || response.status !== 200) log(response.status);
+    if (!deferred || response.status !== 200) {
+      exit();
+      log(response.status);
+    }
     return response;
   };
 }

@@ -5,6 +5,7 @@
 import type { Settings } from "../../../config/settings.ts";
 import type { LogFields, Logger } from "../../logger.ts";
 import type { ApiKeys } from "../api_keys.ts";
+import type { InFlight } from "../in_flight.ts";
 import type { Services } from "../services.ts";
 
 export interface RestDeps {
@@ -12,6 +13,8 @@ export interface RestDeps {
   services: Services;
   keys: ApiKeys;
   logger: Logger;
+  /** Requests being served; aborts `signal` when shutdown stops waiting. */
+  inFlight: InFlight;
 }
 
 export interface RouteContext {
