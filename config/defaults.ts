@@ -33,7 +33,6 @@ export const DEFAULTS = {
   personalitiesDir: "personalities",
   defaultPersonality: "assistant",
   openaiModel: "gpt-4o-mini",
-  openaiTemperature: 0.7,
   providerTimeoutSeconds: 60,
   providerMaxRetries: 2,
   maxMessageHistoryCount: 20,

@@ -42,9 +42,9 @@ function secondsAsMs(min: number, max: number, fallback: number) {
   });
 }
 
-function num(min: number, max: number, fallback: number) {
+function optionalNum(min: number, max: number) {
   return z.string().trim().optional().transform((raw, ctx) => {
-    if (raw === undefined || raw === "") return fallback;
+    if (raw === undefined || raw === "") return undefined;
     const n = Number(raw);
     if (!Number.isFinite(n) || n < min || n > max) {
       ctx.addIssue({ code: "custom", message: `must be a number from ${min} to ${max}` });
@@ -103,7 +103,7 @@ const EnvSchema = z.object({
     z.union([z.undefined(), z.url({ message: "must be an http(s) URL" })]),
   ),
   OPENAI_MODEL: str(DEFAULTS.openaiModel),
-  OPENAI_TEMPERATURE: num(0, 2, DEFAULTS.openaiTemperature),
+  OPENAI_TEMPERATURE: optionalNum(0, 2),
   PROVIDER_TIMEOUT: secondsAsMs(0.1, 3600, DEFAULTS.providerTimeoutSeconds),
   PROVIDER_MAX_RETRIES: int(0, 10, DEFAULTS.providerMaxRetries),
   MAX_MESSAGE_HISTORY_COUNT: int(0, 10_000, DEFAULTS.maxMessageHistoryCount),
@@ -165,7 +165,8 @@ export interface Settings {
     apiKey: string | undefined;
     baseUrl: string | undefined;
     model: string;
-    temperature: number;
+    /** Undefined: no temperature is sent unless a request gives one. */
+    temperature: number | undefined;
     timeoutMs: number;
     maxRetries: number;
   };

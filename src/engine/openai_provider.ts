@@ -27,7 +27,8 @@ export interface OpenAIProviderOptions {
   /** Absent: the SDK's default, https://api.openai.com/v1. */
   baseUrl?: string;
   model: string;
-  temperature: number;
+  /** Default temperature; undefined sends none (the model's default). */
+  temperature: number | undefined;
   /**
    * Bound on the wait for the response headers (per attempt) and on the
    * silence between two stream chunks.
@@ -98,11 +99,14 @@ export class OpenAIProvider implements Provider {
     const body: ChatCompletionCreateParamsStreaming = {
       model: o.model ?? this.model,
       messages: request.messages.map(toOpenAIMessage),
-      temperature: o.temperature ?? this.#options.temperature,
+      // Unset unless someone asked: reasoning models refuse any temperature.
+      ...((o.temperature ?? this.#options.temperature) === undefined
+        ? {}
+        : { temperature: o.temperature ?? this.#options.temperature }),
       stream: true,
       stream_options: { include_usage: true },
     };
-    if (o.maxTokens !== undefined) body.max_tokens = o.maxTokens;
+    if (o.maxTokens !== undefined) body[o.maxTokensField ?? "max_tokens"] = o.maxTokens;
     if (o.topP !== undefined) body.top_p = o.topP;
     if (o.stop !== undefined && o.stop.length > 0) body.stop = o.stop;
     if (request.tools && request.tools.length > 0) body.tools = request.tools.map(toOpenAITool);

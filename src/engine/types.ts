@@ -39,6 +39,12 @@ export interface SamplingOverrides {
   model?: string;
   temperature?: number;
   maxTokens?: number;
+  /**
+   * Which field carries `maxTokens` upstream: OpenAI's reasoning models take
+   * only `max_completion_tokens`, older compatible servers only `max_tokens`,
+   * so the client's own choice is kept (default `max_tokens`).
+   */
+  maxTokensField?: "max_tokens" | "max_completion_tokens";
   topP?: number;
   stop?: string[];
 }

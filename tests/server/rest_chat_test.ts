@@ -76,7 +76,10 @@ Deno.test("POST /v1/chat/completions answers the openai SDK without streaming", 
     });
     assert.equal(b.choices[0]!.message.content, "Again");
     assert.notEqual(a.id, b.id, "every response has its own id");
-    assert.equal(mock.completionRequests[1]!.body.max_tokens, 7);
+    // Reasoning models take only max_completion_tokens: the client's field is kept.
+    assert.equal(mock.completionRequests[1]!.body.max_completion_tokens, 7);
+    assert.equal(mock.completionRequests[1]!.body.max_tokens, undefined);
+    assert.equal(mock.completionRequests[1]!.body.temperature, undefined, "none unless asked");
     assert.equal(
       mock.completionRequests[1]!.body.model,
       "another-upstream-model",

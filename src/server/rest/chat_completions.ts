@@ -242,8 +242,12 @@ function overrides(body: ChatCompletionRequest, engine: ChatEngine): SamplingOve
   if (body.model && !engine.offline) o.model = body.model;
   if (body.temperature != null) o.temperature = body.temperature;
   if (body.top_p != null) o.topP = body.top_p;
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  if (maxTokens != null) o.maxTokens = maxTokens;
+  if (body.max_completion_tokens != null) {
+    o.maxTokens = body.max_completion_tokens;
+    o.maxTokensField = "max_completion_tokens";
+  } else if (body.max_tokens != null) {
+    o.maxTokens = body.max_tokens;
+  }
   if (body.stop != null) o.stop = typeof body.stop === "string" ? [body.stop] : body.stop;
   return o;
 }
