@@ -145,13 +145,13 @@ export class TextMessageHandler implements Handler<TextMessage> {
         outcome = "cancelled";
         finish(emit, { stream, text, conversationId, finishReason: "cancelled" });
       } else {
-        // Internal faults are logged with their details; the client gets a
-        // stable code and a generic message.
+        // Internal faults keep their details in the log (the engine logs its
+        // own); the client gets a stable code and a generic message.
         const internal = !(err instanceof EngineError) || err.code === "internal_error";
         const coded = internal
           ? new ProtocolError("internal_error", "Internal error while generating the reply")
           : new ProtocolError(err.code, err.message);
-        if (internal) {
+        if (!(err instanceof EngineError)) {
           logger.error("text_message_failed", { request_id: requestId, error: errorMessage(err) });
         }
         outcome = `error:${coded.code}`;

@@ -127,8 +127,11 @@ export class ChatEngine {
       if (signal.aborted) {
         throw new EngineError("cancelled", "The request was cancelled", { cause: err });
       }
-      if (err instanceof EngineError) throw err;
+      if (err instanceof EngineError && err.code !== "internal_error") throw err;
+      // Internal faults are logged here, once, with their details: callers
+      // show clients only a generic message.
       this.#logger.error("engine_failed", { error: String(err) });
+      if (err instanceof EngineError) throw err;
       throw new EngineError(
         "internal_error",
         `Chat engine failed: ${err instanceof Error ? err.message : String(err)}`,

@@ -59,13 +59,13 @@ export function engineErrorParam(code: EngineErrorCode): string | null {
 }
 
 /**
- * Maps engine failures through {@linkcode ENGINE_ERROR_STATUS}; anything
- * else is a 500 whose details stay in the server log (the client gets the
- * request id in `x-request-id` to quote).
+ * Maps engine failures through {@linkcode ENGINE_ERROR_STATUS}; an
+ * internal error, engine or not, is a 500 whose details stay in the server
+ * log (the client gets the request id in `x-request-id` to quote).
  */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
-  if (err instanceof EngineError) {
+  if (err instanceof EngineError && err.code !== "internal_error") {
     return new HttpError(ENGINE_ERROR_STATUS[err.code], err.message, {
       code: err.code,
       type: engineErrorType(err.code),
