@@ -115,6 +115,7 @@ export class OpenAIProvider implements Provider {
     let finishReason: FinishReason | undefined;
     let usage: Usage | undefined;
     let model: string | undefined;
+    let completed = false;
     try {
       // The SDK builds, authenticates, retries and checks the request; the
       // stream itself is read with a lean SSE reader (the SDK's costs about
@@ -124,7 +125,11 @@ export class OpenAIProvider implements Provider {
       }).asResponse();
       if (response.body === null) throw new EngineError("upstream_error", "Provider sent no body");
       armIdle();
-      for await (const data of sseData(response.body)) {
+      for await (const data of sseData(response.body, { onRead: armIdle })) {
+        if (data === "[DONE]") {
+          completed = true;
+          break;
+        }
         const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: { message?: string } };
         if (chunk.error) {
           throw new EngineError(
@@ -154,6 +159,9 @@ export class OpenAIProvider implements Provider {
         }
         armIdle();
       }
+      // Some compatible servers end properly (`[DONE]`) without ever sending
+      // a finish reason; only a stream that just stops was cut short.
+      if (finishReason === undefined && completed) finishReason = "stop";
       if (finishReason === undefined) {
         throw new EngineError(
           "upstream_error",

@@ -1,11 +1,23 @@
+export interface SseOptions {
+  /** Called on every network read, comments and keep-alives included (liveness). */
+  onRead?: () => void;
+  /** Longest line accepted, in characters (default 8 Mi): a bound on buffering. */
+  maxLineChars?: number;
+}
+
 /**
  * A lean reader of OpenAI-style server-sent events: yields each event's
- * `data` payload until `data: [DONE]` or the end of the body. Comment,
- * `event:`, `id:` and `retry:` lines are skipped; multi-line `data` is joined
- * with newlines, as the SSE format says. Streaming replies are the hot path
- * of every chat: this does one decode and one line scan per network read.
+ * `data` payload (including a final `[DONE]`, which the caller interprets)
+ * until the end of the body. Comment, `event:`, `id:` and `retry:` lines are
+ * skipped; multi-line `data` is joined with newlines, as the SSE format says.
+ * Streaming replies are the hot path of every chat: this does one decode and
+ * one line scan per network read.
  */
-export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+export async function* sseData(
+  body: ReadableStream<Uint8Array>,
+  options: SseOptions = {},
+): AsyncGenerator<string> {
+  const maxLineChars = options.maxLineChars ?? 8 * 1024 * 1024;
   const decoder = new TextDecoder();
   let buffer = "";
   let data: string[] = [];
@@ -13,6 +25,7 @@ export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator
   try {
     for (;;) {
       const { value, done } = await reader.read();
+      options.onRead?.();
       buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
       let start = 0;
       for (let end = buffer.indexOf("\n"); end >= 0; end = buffer.indexOf("\n", start)) {
@@ -24,18 +37,20 @@ export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator
           if (data.length === 0) continue;
           const payload = data.length === 1 ? data[0]! : data.join("\n");
           data = [];
-          if (payload === "[DONE]") return;
           yield payload;
         } else if (line.startsWith("data:")) {
           data.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
         }
       }
       buffer = buffer.slice(start);
+      if (buffer.length > maxLineChars) {
+        throw new RangeError(`Server-sent event line over ${maxLineChars} characters`);
+      }
       if (done) break;
     }
     // A last event without its blank line still counts.
     if (buffer.startsWith("data:")) data.push(buffer.slice(buffer.charCodeAt(5) === 32 ? 6 : 5));
-    if (data.length > 0 && data.join("\n") !== "[DONE]") yield data.join("\n");
+    if (data.length > 0) yield data.join("\n");
   } finally {
     // Stops the body (and so the HTTP request) when the consumer leaves early.
     await reader.cancel().catch(() => {});

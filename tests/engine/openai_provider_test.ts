@@ -467,3 +467,34 @@ Deno.test("OpenAIProvider.complete() times out", async (t) => {
     });
   });
 });
+
+Deno.test("OpenAIProvider.complete() treats a stream that ends with [DONE] but no finish reason as stop", async () => {
+  await withMock(async (mock, make) => {
+    mock.enqueue({ kind: "reply", events: [{ type: "text", content: "Hello" }] });
+    const out = await events(make());
+    assert.deepEqual(out.at(-1), {
+      type: "finish",
+      finishReason: "stop",
+      usage: undefined,
+      model: "mock-model",
+    });
+  });
+});
+
+Deno.test("OpenAIProvider.complete() counts keep-alive comments as signs of life", async () => {
+  await withMock(async (mock, make) => {
+    mock.enqueue({
+      kind: "reply",
+      events: [
+        { type: "raw", data: ": thinking\n\n" },
+        { type: "delay", ms: 150 },
+        { type: "raw", data: ": thinking\n\n" },
+        { type: "delay", ms: 150 },
+        { type: "text", content: "Done thinking" },
+        { type: "finish", reason: "stop" },
+      ],
+    });
+    const out = await events(make({ timeoutMs: 250 }));
+    assert.equal(out.at(-1)!.type, "finish");
+  });
+});

@@ -30,13 +30,14 @@ Deno.test("sseData() yields each event's data, however the bytes are split", asy
   const events = 'data: {"a":1}\n\ndata: {"b":"你好"}\n\ndata: [DONE]\n\n';
   const bytes = new TextEncoder().encode(events);
   await t.step("one read", async () => {
-    assert.deepEqual(await collect([events]), ['{"a":1}', '{"b":"你好"}']);
+    assert.deepEqual(await collect([events]), ['{"a":1}', '{"b":"你好"}', "[DONE]"]);
   });
   await t.step("every possible split point, including inside a UTF-8 character", async () => {
     for (let i = 1; i < bytes.length; i++) {
       assert.deepEqual(await collect([bytes.slice(0, i), bytes.slice(i)]), [
         '{"a":1}',
         '{"b":"你好"}',
+        "[DONE]",
       ], `split at ${i}`);
     }
   });
@@ -44,6 +45,7 @@ Deno.test("sseData() yields each event's data, however the bytes are split", asy
     assert.deepEqual(await collect([...bytes].map((b) => new Uint8Array([b]))), [
       '{"a":1}',
       '{"b":"你好"}',
+      "[DONE]",
     ]);
   });
 });
@@ -54,12 +56,23 @@ Deno.test("sseData() follows the SSE format: CRLF, comments, other fields, multi
   assert.deepEqual(await collect([text]), ["line one\nline two"]);
 });
 
-Deno.test("sseData() stops at [DONE] and cancels the rest of the body", async () => {
-  const { stream, cancelled } = body(["data: 1\n\ndata: [DONE]\n\n", "data: never\n\n"]);
+Deno.test("sseData() reports every read, keep-alive comments included", async () => {
+  let reads = 0;
   const out: string[] = [];
-  for await (const data of sseData(stream)) out.push(data);
+  for await (
+    const d of sseData(body([": ping\n\n", ": ping\n\n", "data: 1\n\n"]).stream, {
+      onRead: () => reads++,
+    })
+  ) out.push(d);
   assert.deepEqual(out, ["1"]);
-  assert.equal(cancelled(), true);
+  assert.ok(reads >= 3, `${reads} reads`);
+});
+
+Deno.test("sseData() refuses a line longer than its bound", async () => {
+  const stream = body(["data: " + "x".repeat(100)]).stream;
+  await assert.rejects(async () => {
+    for await (const _ of sseData(stream, { maxLineChars: 50 })) { /* drain */ }
+  }, RangeError);
 });
 
 Deno.test("sseData() yields a last event that lacks its blank line", async () => {
