@@ -102,8 +102,8 @@ export class TextMessageHandler implements Handler<TextMessage> {
     let text = "";
     let outcome = "stop";
     const chunks = new ChunkCoalescer((content) => {
-      for (let i = 0; i < content.length; i += MAX_CHUNK_CHARS) {
-        emit({ type: "stream_chunk", content: content.slice(i, i + MAX_CHUNK_CHARS) });
+      for (const piece of splitText(content, MAX_CHUNK_CHARS)) {
+        emit({ type: "stream_chunk", content: piece });
       }
     });
     try {
@@ -208,6 +208,23 @@ class ChunkCoalescer {
     this.#pending = "";
     this.#send(content);
   }
+}
+
+/**
+ * `text` in pieces of at most `maxChars` UTF-16 units, never cutting a
+ * surrogate pair (an emoji) in two: each piece is valid text on its own.
+ */
+export function splitText(text: string, maxChars: number): string[] {
+  if (text.length <= maxChars) return [text];
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length;) {
+    let end = Math.min(i + maxChars, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    pieces.push(text.slice(i, end));
+    i = end;
+  }
+  return pieces;
 }
 
 /** The closing event of a request that did not fail. */

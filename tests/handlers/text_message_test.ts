@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MAX_CHUNK_CHARS, TextMessageHandler } from "../../handlers/text_message.ts";
+import { MAX_CHUNK_CHARS, splitText, TextMessageHandler } from "../../handlers/text_message.ts";
 import { CancelHandler } from "../../handlers/cancel.ts";
 import { TaskScope } from "../../src/actors/task_scope.ts";
 import { EngineError } from "../../src/engine/types.ts";
@@ -286,4 +286,21 @@ Deno.test("TextMessageHandler refuses new requests while the server drains", () 
   );
   assert.equal(engine.requests.length, 0);
   assert.equal(ctx.tasks.size, 0);
+});
+
+Deno.test("splitText() never cuts a surrogate pair", async (t) => {
+  const cases: [string, string, number, string[]][] = [
+    ["short text is one piece", "hello", 10, ["hello"]],
+    ["plain split", "abcdef", 4, ["abcd", "ef"]],
+    ["emoji on the boundary moves to the next piece", "abc😀d", 4, ["abc", "😀d"]],
+    ["emoji right before the boundary stays", "ab😀cd", 4, ["ab😀", "cd"]],
+  ];
+  for (const [name, text, max, expected] of cases) {
+    await t.step(name, () => {
+      const pieces = splitText(text, max);
+      assert.deepEqual(pieces, expected);
+      assert.equal(pieces.join(""), text);
+      for (const p of pieces) assert.ok(p.isWellFormed(), `${JSON.stringify(p)} is valid text`);
+    });
+  }
 });
