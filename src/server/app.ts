@@ -72,11 +72,17 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     logger,
     rest: createRestApi({ settings, services, keys, logger, inFlight }),
-    health: () => ({
-      model: services.engine.model,
-      provider: services.engine.offline ? "offline" : "openai-compatible",
-      mcp_servers: services.mcp.servers().map((s) => ({ name: s.name, state: s.state })),
-    }),
+    // Public, so counts and kinds only: names and ids are behind the key (/v1/*).
+    health: () => {
+      const mcp = services.mcp.servers();
+      return {
+        provider: services.engine.offline ? "offline" : "openai-compatible",
+        mcp_servers: {
+          configured: mcp.length,
+          connected: mcp.filter((s) => s.state === "connected").length,
+        },
+      };
+    },
   });
   let stopped: Promise<void> | undefined;
   return {

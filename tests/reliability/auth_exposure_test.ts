@@ -144,8 +144,10 @@ Deno.test("REST_ROUTES and the HTTP handler's routes serve nothing without a val
       const health = await (await fetch(`${server.http}/health`)).json();
       assert.deepEqual(
         Object.keys(health).toSorted(),
-        ["mcp_servers", "model", "provider", "status", "uptime"],
+        ["mcp_servers", "provider", "status", "uptime"],
       );
+      assert.deepEqual(Object.keys(health.mcp_servers).toSorted(), ["configured", "connected"]);
+      assert.doesNotMatch(JSON.stringify(health), /yychat-offline|gpt|mock/, "no model id");
     });
   });
 });
