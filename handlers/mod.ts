@@ -16,7 +16,7 @@ import { CancelHandler } from "./cancel.ts";
 import { GetStatusHandler } from "./get_status.ts";
 import { HeartbeatHandler } from "./heartbeat.ts";
 import { PingHandler } from "./ping.ts";
-import { TextMessageHandler } from "./text_message.ts";
+import { chunkCharsFor, TextMessageHandler } from "./text_message.ts";
 
 export interface RouterDeps {
   /** The supervisor's statistics (`get_status`). */
@@ -29,6 +29,8 @@ export interface RouterDeps {
   /** The chat engine behind `text_message`. */
   engine: ChatRunner;
   maxStreamsPerConnection: number;
+  /** WS_MESSAGE_SIZE_LIMIT: stream chunks are cut to fit it. */
+  maxMessageBytes: number;
   /** Whether the server is shutting down (new streams are refused). */
   draining: () => boolean;
   useToolsDefault: boolean;
@@ -47,7 +49,10 @@ export function createRouter(deps: RouterDeps): Router {
     .register("heartbeat", new HeartbeatHandler())
     .register("ping", new PingHandler())
     .register("get_status", new GetStatusHandler(deps.stats))
-    .register("text_message", new TextMessageHandler(deps))
+    .register(
+      "text_message",
+      new TextMessageHandler({ ...deps, maxChunkChars: chunkCharsFor(deps.maxMessageBytes) }),
+    )
     .register("cancel", new CancelHandler());
   return router;
 }

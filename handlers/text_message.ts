@@ -26,10 +26,17 @@ type Emit = (body: RequestEvent) => void;
 /** Longest `stream_chunk.content`, in UTF-16 units; longer deltas are split. */
 export const MAX_CHUNK_CHARS = 16 * 1024;
 
+/** The chunk length that keeps a `stream_chunk` under `maxMessageBytes` (3 bytes a unit at most). */
+export function chunkCharsFor(maxMessageBytes: number): number {
+  return Math.max(64, Math.min(MAX_CHUNK_CHARS, Math.floor((maxMessageBytes - 512) / 3)));
+}
+
 export interface TextMessageOptions {
   engine: ChatRunner;
   logger: Logger;
   maxStreamsPerConnection: number;
+  /** Longest `stream_chunk.content` (see {@linkcode chunkCharsFor}); default {@linkcode MAX_CHUNK_CHARS}. */
+  maxChunkChars?: number;
   /** Whether the server is shutting down: running streams may finish, new ones are refused. */
   draining: () => boolean;
   useToolsDefault: boolean;
@@ -102,7 +109,7 @@ export class TextMessageHandler implements Handler<TextMessage> {
     let text = "";
     let outcome = "stop";
     const chunks = new ChunkCoalescer((content) => {
-      for (const piece of splitText(content, MAX_CHUNK_CHARS)) {
+      for (const piece of splitText(content, this.#opts.maxChunkChars ?? MAX_CHUNK_CHARS)) {
         emit({ type: "stream_chunk", content: piece });
       }
     });

@@ -46,6 +46,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     keys,
     engine: services.engine,
     maxStreamsPerConnection: settings.ws.maxStreamsPerConnection,
+    maxMessageBytes: settings.ws.maxMessageBytes,
     draining: () => supervisor.status !== "running",
     useToolsDefault: settings.useToolsDefault,
     streamDefault: settings.streamDefault,

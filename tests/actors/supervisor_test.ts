@@ -25,6 +25,7 @@ function setup(overrides: Partial<SupervisorOptions> = {}, keys: string[] = []) 
     keys: new ApiKeys(keys),
     engine: new ScriptedEngine(),
     maxStreamsPerConnection: 4,
+    maxMessageBytes: LIMITS.maxMessageBytes,
     draining: () => supervisor.status !== "running",
     useToolsDefault: true,
     streamDefault: true,

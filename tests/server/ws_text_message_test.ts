@@ -230,3 +230,22 @@ Deno.test("graceful shutdown cancels a stream that outlives the grace period", a
     await mock.waitForAbort();
   }, { SHUTDOWN_GRACE_PERIOD: "0.3" });
 });
+
+Deno.test("text_message cuts stream chunks to fit a small WS_MESSAGE_SIZE_LIMIT", async () => {
+  await withMockServer(async ({ mock, client }) => {
+    const text = "你".repeat(3000); // 9,000 UTF-8 bytes in one upstream delta
+    mock.enqueue({
+      kind: "reply",
+      events: [{ type: "text", content: text }, { type: "finish", reason: "stop" }],
+    });
+    client.send({ type: "text_message", content: "write a lot", request_id: "big" });
+    const events = await client.until("error");
+    const chunks = events.filter((e) => e.type === "stream_chunk");
+    assert.ok(chunks.length >= 3, `${chunks.length} chunks`);
+    assert.equal(chunks.map((e) => e.content).join(""), text, "every chunk arrived");
+    // stream_end would repeat all 9,000 bytes: over the limit, it becomes an error, never lost silently.
+    const last = events.at(-1)!;
+    assert.equal((last.error as { code: string }).code, "response_too_large");
+    assert.equal(last.request_id, "big");
+  }, { WS_MESSAGE_SIZE_LIMIT: "4096" });
+});
