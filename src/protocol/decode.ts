@@ -3,7 +3,12 @@
  * JSON, object shape, `type`, known type, then the type's zod schema.
  */
 import type { ErrorCode } from "./error_codes.ts";
-import { INBOUND_SCHEMAS, type InboundMessage, type InboundType } from "./messages.ts";
+import {
+  INBOUND_SCHEMAS,
+  type InboundMessage,
+  type InboundType,
+  MAX_REQUEST_ID_LENGTH,
+} from "./messages.ts";
 
 export type Decoded =
   | { ok: true; msg: InboundMessage }
@@ -29,9 +34,10 @@ export function decodeFrame(text: string, isKnown: (type: string) => boolean): D
     };
   }
   const obj = value as Record<string, unknown>;
-  const requestId = typeof obj.request_id === "string" && obj.request_id.length <= 128
-    ? obj.request_id
-    : undefined;
+  const requestId =
+    typeof obj.request_id === "string" && obj.request_id.length <= MAX_REQUEST_ID_LENGTH
+      ? obj.request_id
+      : undefined;
   const type = obj.type;
   if (typeof type !== "string" || type.length === 0) {
     return {

@@ -13,10 +13,6 @@ export class InFlight {
     return this.#stop.signal;
   }
 
-  get size(): number {
-    return this.#count;
-  }
-
   /** Counts one request; call the result (once or more) when it is over. */
   enter(): () => void {
     this.#count++;
