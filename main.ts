@@ -4,9 +4,9 @@
  */
 import { readEnvFile } from "./config/env_file.ts";
 import { ConfigError, loadSettings, type Settings } from "./config/settings.ts";
-import { Logger } from "./src/logger.ts";
+import { Logger } from "./src/core/logger.ts";
 import { type App, createApp } from "./src/server/app.ts";
-import { checkExposure, isLoopback } from "./src/server/exposure.ts";
+import { checkExposure, isLoopback } from "./src/security/exposure.ts";
 
 async function main(): Promise<number> {
   let settings: Settings;

@@ -14,7 +14,7 @@ import OpenAI from "openai";
 import { ChatEngine } from "../src/engine/chat_engine.ts";
 import { OpenAIProvider } from "../src/engine/openai_provider.ts";
 import { parsePersonality, Personalities } from "../src/engine/personalities.ts";
-import type { EngineRequest } from "../src/engine/types.ts";
+import type { EngineRequest } from "../src/core/chat.ts";
 import type { MemoryStore } from "../src/memory/store.ts";
 import { createCalculatorTool } from "../src/tools/calculator.ts";
 import { createGetTimeTool } from "../src/tools/gettime.ts";

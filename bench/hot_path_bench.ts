@@ -11,9 +11,9 @@
  * and the bare echo baseline.
  */
 import { loadSettings } from "../config/settings.ts";
-import { systemClock } from "../src/actors/clock.ts";
+import { systemClock } from "../src/core/clock.ts";
 import { Connection } from "../src/actors/connection.ts";
-import { Logger } from "../src/logger.ts";
+import { Logger } from "../src/core/logger.ts";
 import { decodeFrame } from "../src/protocol/decode.ts";
 import { Ping } from "../src/protocol/messages.ts";
 import type { ConnectionContext } from "../src/router/router.ts";

@@ -4,15 +4,13 @@
  * the allowed range.
  */
 import { z } from "zod";
+import { LOG_LEVELS, type LogLevel } from "../src/core/logger.ts";
 import { DEFAULTS } from "./defaults.ts";
 
 /** Raised when the environment holds a value the server cannot run with. */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
-
-const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 function int(min: number, max: number, fallback: number) {
   return z.string().trim().optional().transform((raw, ctx) => {

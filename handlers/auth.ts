@@ -1,13 +1,13 @@
 import type { Auth } from "../src/protocol/messages.ts";
 import { CloseCode } from "../src/protocol/close_codes.ts";
-import { ProtocolError } from "../src/protocol/error_codes.ts";
+import { ChatError } from "../src/core/errors.ts";
 import {
   type ConnectionContext,
   echoRequestId,
   type Handler,
   sendError,
 } from "../src/router/router.ts";
-import type { ApiKeys } from "../src/server/api_keys.ts";
+import type { ApiKeys } from "../src/security/api_keys.ts";
 
 /**
  * `{type:"auth", token}`: the first frame of a client that could not send its
@@ -31,7 +31,7 @@ export class AuthHandler implements Handler<Auth> {
     if (principal === undefined) {
       sendError(
         ctx,
-        new ProtocolError("auth_failed", "Authentication failed: invalid token"),
+        new ChatError("auth_failed", "Authentication failed: invalid token"),
         msg.request_id,
       );
       ctx.close(CloseCode.unauthorized, "authentication failed");

@@ -1,5 +1,5 @@
 import type { Cancel } from "../src/protocol/messages.ts";
-import { ProtocolError } from "../src/protocol/error_codes.ts";
+import { ChatError } from "../src/core/errors.ts";
 import type { ConnectionContext, Handler } from "../src/router/router.ts";
 
 /**
@@ -12,9 +12,9 @@ export class CancelHandler implements Handler<Cancel> {
 
   handle(msg: Cancel, ctx: ConnectionContext): void {
     if (
-      !ctx.tasks.cancel(msg.request_id, new ProtocolError("cancelled", "Cancelled by the client"))
+      !ctx.tasks.cancel(msg.request_id, new ChatError("cancelled", "Cancelled by the client"))
     ) {
-      throw new ProtocolError(
+      throw new ChatError(
         "unknown_request",
         `No running stream has request_id "${msg.request_id}"`,
       );

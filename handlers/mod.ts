@@ -2,15 +2,15 @@
  * The handler registry: which handler answers which message type, and the
  * middleware chain in front of them.
  */
-import type { Clock } from "../src/actors/clock.ts";
-import type { Logger } from "../src/logger.ts";
+import type { Clock } from "../src/core/clock.ts";
+import type { Logger } from "../src/core/logger.ts";
 import type { StatusData } from "../src/protocol/messages.ts";
 import { AuthGate } from "../src/router/auth_gate.ts";
 import { RateLimit } from "../src/router/rate_limit.ts";
 import { Router } from "../src/router/router.ts";
-import { errorMessage } from "../src/actors/spawn.ts";
-import type { ApiKeys } from "../src/server/api_keys.ts";
-import type { ChatRunner } from "../src/engine/types.ts";
+import { errorMessage } from "../src/core/spawn.ts";
+import type { ApiKeys } from "../src/security/api_keys.ts";
+import type { ChatRunner } from "../src/core/chat.ts";
 import { AuthHandler } from "./auth.ts";
 import { CancelHandler } from "./cancel.ts";
 import { GetStatusHandler } from "./get_status.ts";

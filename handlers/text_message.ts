@@ -9,13 +9,13 @@
  * `error`. Every event carries the request's `request_id` (the client's, or
  * one the server assigns) and `seq` (1, 2, 3, … per request).
  */
-import { EngineError } from "../src/engine/types.ts";
-import type { ChatRunner, EngineRequest, FinishReason } from "../src/engine/types.ts";
-import type { Logger } from "../src/logger.ts";
-import { errorTypeOf, ProtocolError } from "../src/protocol/error_codes.ts";
+import { ChatError } from "../src/core/errors.ts";
+import type { ChatRunner, EngineRequest, FinishReason } from "../src/core/chat.ts";
+import type { Logger } from "../src/core/logger.ts";
+import { errorTypeOf } from "../src/core/errors.ts";
 import type { OutboundBody, TextMessage } from "../src/protocol/messages.ts";
 import type { ConnectionContext, Handler } from "../src/router/router.ts";
-import { errorMessage } from "../src/actors/spawn.ts";
+import { errorMessage } from "../src/core/spawn.ts";
 
 /** An event of this request before `emit` adds `request_id` and `seq`. */
 type RequestEvent = OutboundBody extends infer E
@@ -53,20 +53,20 @@ export class TextMessageHandler implements Handler<TextMessage> {
 
   handle(msg: TextMessage, ctx: ConnectionContext): void {
     if (this.#opts.draining()) {
-      throw new ProtocolError(
+      throw new ChatError(
         "server_shutting_down",
         "The server is shutting down: no new requests",
       );
     }
     const requestId = msg.request_id ?? crypto.randomUUID();
     if (ctx.tasks.has(requestId)) {
-      throw new ProtocolError(
+      throw new ChatError(
         "duplicate_request_id",
         `A stream with request_id "${requestId}" is already running`,
       );
     }
     if (ctx.tasks.size >= this.#opts.maxStreamsPerConnection) {
-      throw new ProtocolError(
+      throw new ChatError(
         "too_many_streams",
         `Too many concurrent streams: the limit is ${this.#opts.maxStreamsPerConnection} per connection`,
       );
@@ -148,17 +148,17 @@ export class TextMessageHandler implements Handler<TextMessage> {
       }
     } catch (err) {
       chunks.flush();
-      if (signal.aborted || (err instanceof EngineError && err.code === "cancelled")) {
+      if (signal.aborted || (err instanceof ChatError && err.code === "cancelled")) {
         outcome = "cancelled";
         finish(emit, { stream, text, conversationId, finishReason: "cancelled" });
       } else {
         // Internal faults keep their details in the log (the engine logs its
         // own); the client gets a stable code and a generic message.
-        const internal = !(err instanceof EngineError) || err.code === "internal_error";
+        const internal = !(err instanceof ChatError) || err.code === "internal_error";
         const coded = internal
-          ? new ProtocolError("internal_error", "Internal error while generating the reply")
-          : new ProtocolError(err.code, err.message);
-        if (!(err instanceof EngineError)) {
+          ? new ChatError("internal_error", "Internal error while generating the reply")
+          : new ChatError(err.code, err.message);
+        if (!(err instanceof ChatError)) {
           logger.error("text_message_failed", { request_id: requestId, error: errorMessage(err) });
         }
         outcome = `error:${coded.code}`;

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ENV_VARS } from "../config/settings.ts";
 import { CloseCode } from "../src/protocol/close_codes.ts";
-import { ERROR_CODES } from "../src/protocol/error_codes.ts";
+import { ERROR_CODES } from "../src/core/errors.ts";
 import { wsJsonSchema } from "../src/protocol/json_schema.ts";
 import { INBOUND_SCHEMAS, OutboundEvent } from "../src/protocol/messages.ts";
 

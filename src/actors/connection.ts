@@ -6,16 +6,16 @@
  * client that leaves too much unread is closed as a slow consumer instead of
  * being buffered without limit.
  */
-import type { Logger } from "../logger.ts";
+import type { Logger } from "../core/logger.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import { decodeFrame, utf8LengthExceeds } from "../protocol/decode.ts";
-import { ProtocolError } from "../protocol/error_codes.ts";
+import { ChatError } from "../core/errors.ts";
 import type { InboundMessage, OutboundBody } from "../protocol/messages.ts";
 import type { ConnectionContext, Router } from "../router/router.ts";
 import { sendError } from "../router/router.ts";
-import type { Clock, TimerId } from "./clock.ts";
+import type { Clock, TimerId } from "../core/clock.ts";
 import { Mailbox } from "./mailbox.ts";
-import { TaskScope } from "./task_scope.ts";
+import { TaskScope } from "../core/task_scope.ts";
 
 /** Longest `error.message` sent when an error event would exceed the size limit. */
 const MAX_ERROR_MESSAGE_CHARS = 1024;
@@ -165,7 +165,7 @@ export class Connection implements ConnectionContext {
       this.#logger.warn("ws_event_too_large", { client_id: this.clientId, type: body.type });
       sendError(
         this,
-        new ProtocolError(
+        new ChatError(
           "response_too_large",
           `Cannot send "${body.type}": it exceeds the message size limit (${this.#limits.maxMessageBytes} bytes)`,
         ),
@@ -183,7 +183,7 @@ export class Connection implements ConnectionContext {
     if (this.#status === "closing" || this.#status === "closed") return;
     this.#status = "closing";
     this.closingSinceMs = this.#clock.now();
-    this.#controller.abort(new ProtocolError("cancelled", `Connection closing: ${reason}`));
+    this.#controller.abort(new ChatError("cancelled", `Connection closing: ${reason}`));
     this.#mailbox.close();
     try {
       this.#socket.close(code, reason);
@@ -199,7 +199,7 @@ export class Connection implements ConnectionContext {
   stop(code: number = CloseCode.normal, reason = "stopped"): void {
     if (this.#status === "closed") return;
     this.#status = "closed";
-    this.#controller.abort(new ProtocolError("cancelled", `Connection closed: ${reason}`));
+    this.#controller.abort(new ChatError("cancelled", `Connection closed: ${reason}`));
     this.#mailbox.close();
     if (this.#authTimer !== undefined) this.#clock.clearTimeout(this.#authTimer);
     this.#authTimer = undefined;
@@ -250,7 +250,7 @@ export class Connection implements ConnectionContext {
       if (size > limit) return this.#tooLarge(size);
       sendError(
         this,
-        new ProtocolError(
+        new ChatError(
           "binary_not_supported",
           "Binary frames are not supported: send JSON text",
         ),
@@ -260,13 +260,13 @@ export class Connection implements ConnectionContext {
     if (utf8LengthExceeds(data, limit)) return this.#tooLarge(undefined);
     const decoded = decodeFrame(data, this.#router.has);
     if (!decoded.ok) {
-      sendError(this, new ProtocolError(decoded.code, decoded.message), decoded.requestId);
+      sendError(this, new ChatError(decoded.code, decoded.message), decoded.requestId);
       return;
     }
     if (!this.#mailbox.trySend(decoded.msg)) {
       sendError(
         this,
-        new ProtocolError(
+        new ChatError(
           "mailbox_full",
           `Cannot enqueue "${decoded.msg.type}": mailbox is full (capacity ${this.#mailbox.capacity})`,
         ),
@@ -281,7 +281,7 @@ export class Connection implements ConnectionContext {
     const limit = this.#limits.maxMessageBytes;
     sendError(
       this,
-      new ProtocolError(
+      new ChatError(
         "message_too_large",
         `Message too large: ${
           size === undefined ? "over" : `${size} bytes, over`

@@ -9,12 +9,12 @@
  * restarted); a handler crash becomes an `error` event and the connection
  * lives on (see the router).
  */
-import type { Logger } from "../logger.ts";
+import type { Logger } from "../core/logger.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
-import { ProtocolError } from "../protocol/error_codes.ts";
+import { ChatError } from "../core/errors.ts";
 import type { StatusData } from "../protocol/messages.ts";
 import type { Router } from "../router/router.ts";
-import type { Clock, TimerId } from "./clock.ts";
+import type { Clock, TimerId } from "../core/clock.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 
 export interface SupervisorOptions {
@@ -198,7 +198,7 @@ export class Supervisor {
     await within(streamsSettled(), graceMs, clock);
     // Streams past the grace period are cancelled while the sockets are still
     // open, so each client still gets its `stream_end{finish_reason:"cancelled"}`.
-    const cancelled = new ProtocolError("cancelled", "Server shutting down");
+    const cancelled = new ChatError("cancelled", "Server shutting down");
     for (const conn of conns) conn.tasks.cancelAll(cancelled);
     await within(streamsSettled(), 1000, clock);
     for (const conn of this.#registry.values()) {

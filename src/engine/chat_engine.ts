@@ -3,8 +3,8 @@
  * provider, with a multi-round tool loop, streamed as {@linkcode EngineEvent}s.
  * Used by the WebSocket text handler and the REST API alike.
  */
-import { raceAbort } from "../race_abort.ts";
-import { EngineError } from "./types.ts";
+import { raceAbort } from "../core/race_abort.ts";
+import { ChatError } from "../core/errors.ts";
 import type {
   ChatMessage,
   EngineEvent,
@@ -12,15 +12,15 @@ import type {
   FinishReason,
   ToolCall,
   Usage,
-} from "./types.ts";
+} from "../core/chat.ts";
 import { addUsage } from "./provider.ts";
 import type { Provider } from "./provider.ts";
 import { renderSystemPrompt } from "./personalities.ts";
 import type { Personalities, Personality } from "./personalities.ts";
 import type { MemoryStore } from "../memory/store.ts";
 import type { ToolSource, ToolSpec } from "../tools/tool.ts";
-import type { Logger } from "../logger.ts";
-import { silentLogger } from "../logger.ts";
+import type { Logger } from "../core/logger.ts";
+import { silentLogger } from "../core/logger.ts";
 
 export interface ChatEngineOptions {
   provider: Provider;
@@ -102,7 +102,7 @@ export class ChatEngine {
    * Runs one request. Yields deltas and tool events, then exactly one `done`
    * whose `content` is the concatenation of every delta (all rounds).
    *
-   * Failure and cancellation: the iterator throws {@linkcode EngineError}
+   * Failure and cancellation: the iterator throws {@linkcode ChatError}
    * (`cancelled` when `signal` aborts, or a provider code) and no `done` is
    * emitted; the error carries no partial text, so a caller that must report
    * what was streamed so far (WS `stream_end{finish_reason:"cancelled"}`)
@@ -125,14 +125,14 @@ export class ChatEngine {
       yield* this.#run(request, personality, runSignal);
     } catch (err) {
       if (signal.aborted) {
-        throw new EngineError("cancelled", "The request was cancelled", { cause: err });
+        throw new ChatError("cancelled", "The request was cancelled", { cause: err });
       }
-      if (err instanceof EngineError && err.code !== "internal_error") throw err;
+      if (err instanceof ChatError && err.code !== "internal_error") throw err;
       // Internal faults are logged here, once, with their details: callers
       // show clients only a generic message.
       this.#logger.error("engine_failed", { error: String(err) });
-      if (err instanceof EngineError) throw err;
-      throw new EngineError(
+      if (err instanceof ChatError) throw err;
+      throw new ChatError(
         "internal_error",
         `Chat engine failed: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
@@ -154,7 +154,7 @@ export class ChatEngine {
     // that resends its whole history gets it neither prompted nor stored twice.
     const input = request.conversationId ? newTurn(conversation) : conversation;
     if (input.length === 0) {
-      throw new EngineError("validation_error", "The request has no user message");
+      throw new ChatError("validation_error", "The request has no user message");
     }
     const systemPrompt = [renderSystemPrompt(personality), ...clientSystem.map((m) => m.content)]
       .filter((s): s is string => typeof s === "string" && s.trim() !== "")
@@ -170,7 +170,7 @@ export class ChatEngine {
           maxRecentMessages: this.#opts.maxMessageHistoryCount,
         });
       } catch (err) {
-        throw new EngineError("internal_error", `Cannot read conversation memory: ${err}`, {
+        throw new ChatError("internal_error", `Cannot read conversation memory: ${err}`, {
           cause: err,
         });
       }
@@ -246,7 +246,7 @@ export class ChatEngine {
           ...turn,
         ]);
       } catch (err) {
-        throw new EngineError("internal_error", `Cannot save the turn to memory: ${err}`, {
+        throw new ChatError("internal_error", `Cannot save the turn to memory: ${err}`, {
           cause: err,
         });
       }

@@ -4,8 +4,8 @@
  * word and drives the real tool loop: arithmetic → `calculator`, time
  * questions → `gettime`. It says what it is in every plain answer.
  */
-import { EngineError } from "./types.ts";
-import type { ChatMessage, ToolCall, Usage } from "./types.ts";
+import { ChatError } from "../core/errors.ts";
+import type { ChatMessage, ToolCall, Usage } from "../core/chat.ts";
 import type { Provider, ProviderCallOptions, ProviderEvent, ProviderRequest } from "./provider.ts";
 import { calculate } from "../tools/calculator.ts";
 import type { CalculatorOperation } from "../tools/calculator.ts";
@@ -86,7 +86,7 @@ export class OfflineProvider implements Provider {
     request: ProviderRequest,
     { signal }: ProviderCallOptions,
   ): AsyncGenerator<ProviderEvent> {
-    const cancelled = () => new EngineError("cancelled", "The request was cancelled");
+    const cancelled = () => new ChatError("cancelled", "The request was cancelled");
     if (signal.aborted) throw cancelled();
     const offered = new Set((request.tools ?? []).map((t) => t.name));
     const messages = request.messages;

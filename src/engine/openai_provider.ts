@@ -2,7 +2,7 @@
  * The provider for any OpenAI-compatible Chat Completions endpoint (OpenAI,
  * Ollama, vLLM, LM Studio, llama.cpp server). The only module importing
  * `openai`. Streams always; assembles streamed tool-call deltas robustly and
- * maps every SDK failure to a stable {@linkcode EngineError} code.
+ * maps every SDK failure to a stable {@linkcode ChatError} code.
  */
 import OpenAI, {
   APIConnectionTimeoutError,
@@ -17,8 +17,8 @@ import type {
   ChatCompletionTool,
 } from "openai/resources/chat/completions";
 import { sseData } from "./sse.ts";
-import { EngineError } from "./types.ts";
-import type { ChatMessage, FinishReason, ToolCall, Usage } from "./types.ts";
+import { ChatError } from "../core/errors.ts";
+import type { ChatMessage, FinishReason, ToolCall, Usage } from "../core/chat.ts";
 import type { Provider, ProviderCallOptions, ProviderEvent, ProviderRequest } from "./provider.ts";
 
 export interface OpenAIProviderOptions {
@@ -123,7 +123,7 @@ export class OpenAIProvider implements Provider {
       const response = await this.#client.chat.completions.create(body, {
         signal: requestSignal,
       }).asResponse();
-      if (response.body === null) throw new EngineError("upstream_error", "Provider sent no body");
+      if (response.body === null) throw new ChatError("upstream_error", "Provider sent no body");
       armIdle();
       for await (const data of sseData(response.body, { onRead: armIdle })) {
         if (data === "[DONE]") {
@@ -132,7 +132,7 @@ export class OpenAIProvider implements Provider {
         }
         const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: { message?: string } };
         if (chunk.error) {
-          throw new EngineError(
+          throw new ChatError(
             "upstream_error",
             this.#redact(`Provider reported an error mid-stream: ${chunk.error.message ?? data}`),
           );
@@ -163,7 +163,7 @@ export class OpenAIProvider implements Provider {
       // a finish reason; only a stream that just stops was cut short.
       if (finishReason === undefined && completed) finishReason = "stop";
       if (finishReason === undefined) {
-        throw new EngineError(
+        throw new ChatError(
           "upstream_error",
           "Provider stream ended before a finish reason: the response was cut short",
         );
@@ -181,43 +181,43 @@ export class OpenAIProvider implements Provider {
     yield { type: "finish", finishReason, usage, model };
   }
 
-  #toEngineError(err: unknown, signal: AbortSignal, idleTimedOut: boolean): EngineError {
+  #toEngineError(err: unknown, signal: AbortSignal, idleTimedOut: boolean): ChatError {
     // The SDK may end a stream quietly on abort: check our own signals first.
-    if (signal.aborted) return new EngineError("cancelled", "The request was cancelled");
+    if (signal.aborted) return new ChatError("cancelled", "The request was cancelled");
     if (idleTimedOut) {
-      return new EngineError(
+      return new ChatError(
         "upstream_timeout",
         `Provider sent nothing for ${this.#options.timeoutMs} ms`,
         { cause: err },
       );
     }
-    if (err instanceof EngineError) return err;
+    if (err instanceof ChatError) return err;
     if (err instanceof APIConnectionTimeoutError) {
-      return new EngineError(
+      return new ChatError(
         "upstream_timeout",
         `Provider did not answer within ${this.#options.timeoutMs} ms`,
         { cause: err },
       );
     }
     if (err instanceof APIUserAbortError) {
-      return new EngineError("cancelled", "The request was cancelled");
+      return new ChatError("cancelled", "The request was cancelled");
     }
     if (err instanceof RateLimitError || (err instanceof APIError && err.status === 429)) {
-      return new EngineError(
+      return new ChatError(
         "rate_limited",
         this.#redact(`Provider rate-limited the request (HTTP 429): ${err.message}`),
         { cause: err },
       );
     }
     if (err instanceof APIError && typeof err.status === "number") {
-      return new EngineError(
+      return new ChatError(
         "upstream_error",
         this.#redact(`Provider answered HTTP ${err.status}: ${err.message}`),
         { cause: err },
       );
     }
     const message = err instanceof Error ? err.message : String(err);
-    return new EngineError("upstream_error", this.#redact(`Provider request failed: ${message}`), {
+    return new ChatError("upstream_error", this.#redact(`Provider request failed: ${message}`), {
       cause: err,
     });
   }

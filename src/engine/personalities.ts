@@ -4,8 +4,8 @@
  * and skipped so one bad file never stops the server.
  */
 import { z } from "zod";
-import { EngineError } from "./types.ts";
-import type { Logger } from "../logger.ts";
+import { ChatError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
 
 const AllowedTool = z.looseObject({
   tool_name: z.string().min(1).optional(),
@@ -163,13 +163,13 @@ export class Personalities {
   /**
    * The personality `id`, or the default when `id` is absent.
    *
-   * @throws {EngineError} `personality_not_found` for an unknown id
+   * @throws {ChatError} `personality_not_found` for an unknown id
    */
   get(id?: string | null): Personality {
     if (id === undefined || id === null || id === "") return this.default;
     const p = this.#byId.get(id);
     if (!p) {
-      throw new EngineError(
+      throw new ChatError(
         "personality_not_found",
         `Unknown personality "${id}": available are ${[...this.#byId.keys()].join(", ")}`,
       );

@@ -5,7 +5,13 @@
  * OpenAI-compatible endpoint, the only importer of `openai`) and
  * `offline_provider.ts` (the built-in demo provider).
  */
-import type { ChatMessage, FinishReason, SamplingOverrides, ToolCall, Usage } from "./types.ts";
+import type {
+  ChatMessage,
+  FinishReason,
+  SamplingOverrides,
+  ToolCall,
+  Usage,
+} from "../core/chat.ts";
 import type { ToolSpec } from "../tools/tool.ts";
 
 /** One model call: the whole prompt, the tools offered, and per-request sampling. */
@@ -32,7 +38,7 @@ export interface ProviderCallOptions {
 
 /**
  * A model behind one streaming call. Implementations throw only
- * `EngineError` (codes `rate_limited`, `upstream_timeout`, `upstream_error`,
+ * `ChatError` (codes `rate_limited`, `upstream_timeout`, `upstream_error`,
  * `cancelled`), and aborting `signal` stops the underlying request.
  */
 export interface Provider {

@@ -13,7 +13,7 @@
  * turn on ordinary disks; choose it with `synchronous: "FULL"`.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { ChatMessage, ChatRole, ToolCall } from "../engine/types.ts";
+import type { ChatMessage, ChatRole, ToolCall } from "../core/chat.ts";
 import type { ContextOptions, MemoryEntry, MemoryStore } from "./store.ts";
 import { estimateMessageTokens } from "./tokens.ts";
 

@@ -4,7 +4,7 @@
  * by `namespace` (derived from the caller's API key) so different keys never
  * see each other's conversations.
  */
-import type { ChatMessage } from "../engine/types.ts";
+import type { ChatMessage } from "../core/chat.ts";
 
 /** A stored message with its bookkeeping. */
 export interface MemoryEntry extends ChatMessage {

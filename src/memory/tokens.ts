@@ -4,7 +4,7 @@
  * that the estimate is stable, fast and errs on the high side for CJK text,
  * where one character is roughly one token (Latin text is ~4 chars/token).
  */
-import type { ChatMessage } from "../engine/types.ts";
+import type { ChatMessage } from "../core/chat.ts";
 
 /** Han, Hiragana, Katakana, Hangul and CJK punctuation / full-width forms. */
 const WIDE =

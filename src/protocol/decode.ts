@@ -2,7 +2,7 @@
  * Frame → typed message, once, at the edge. Checks run cheapest first:
  * JSON, object shape, `type`, known type, then the type's zod schema.
  */
-import type { ErrorCode } from "./error_codes.ts";
+import type { ErrorCode } from "../core/errors.ts";
 import {
   INBOUND_SCHEMAS,
   type InboundMessage,

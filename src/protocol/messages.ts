@@ -5,7 +5,7 @@
  * the hot path) and described by `GET /ws/schema`.
  */
 import { z } from "zod";
-import type { ErrorCode, ErrorType } from "./error_codes.ts";
+import type { ErrorCode, ErrorType } from "../core/errors.ts";
 
 /** Longest `request_id` accepted. */
 export const MAX_REQUEST_ID_LENGTH = 128;

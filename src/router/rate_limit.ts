@@ -2,8 +2,8 @@
  * Per-connection message rate limit (token bucket). A message over the rate
  * is answered with `too_many_messages`; the connection stays open.
  */
-import type { Clock } from "../actors/clock.ts";
-import { ProtocolError } from "../protocol/error_codes.ts";
+import type { Clock } from "../core/clock.ts";
+import { ChatError } from "../core/errors.ts";
 import type { ConnectionContext, Middleware } from "./router.ts";
 
 interface Bucket {
@@ -25,7 +25,7 @@ export class RateLimit implements Middleware {
     this.#clock = clock;
   }
 
-  check(_msg: unknown, ctx: ConnectionContext): ProtocolError | undefined {
+  check(_msg: unknown, ctx: ConnectionContext): ChatError | undefined {
     const now = this.#clock.now();
     let bucket = this.#buckets.get(ctx);
     if (bucket === undefined) {
@@ -39,7 +39,7 @@ export class RateLimit implements Middleware {
       bucket.updatedMs = now;
     }
     if (bucket.tokens < 1) {
-      return new ProtocolError(
+      return new ChatError(
         "too_many_messages",
         `Too many messages: the limit is ${this.#perSecond} per second per connection`,
       );

@@ -4,8 +4,8 @@
  * answers it with an `error` event. A handler that throws (or rejects)
  * becomes an `error` event too; the connection survives.
  */
-import type { TaskScope } from "../actors/task_scope.ts";
-import { errorTypeOf, ProtocolError } from "../protocol/error_codes.ts";
+import type { TaskScope } from "../core/task_scope.ts";
+import { ChatError, errorTypeOf } from "../core/errors.ts";
 import type { InboundMessage, InboundType, OutboundBody } from "../protocol/messages.ts";
 
 /** What a handler may see and do of the connection it serves. */
@@ -37,7 +37,7 @@ export interface Middleware {
   /** Shown by `GET /ws/handlers`. */
   readonly name: string;
   /** Returns an error to reject `msg`, or undefined to pass it on. */
-  check(msg: InboundMessage, ctx: ConnectionContext): ProtocolError | undefined;
+  check(msg: InboundMessage, ctx: ConnectionContext): ChatError | undefined;
 }
 
 type HandlerMap = { [K in InboundType]?: Handler<Extract<InboundMessage, { type: K }>> };
@@ -94,7 +94,7 @@ export class Router {
     if (handler === undefined) {
       sendError(
         ctx,
-        new ProtocolError("unknown_message_type", `Unknown message type: ${msg.type}`),
+        new ChatError("unknown_message_type", `Unknown message type: ${msg.type}`),
         msg.request_id,
       );
       return;
@@ -108,14 +108,14 @@ export class Router {
   }
 
   #fail(err: unknown, msg: InboundMessage, ctx: ConnectionContext): void {
-    if (err instanceof ProtocolError) {
+    if (err instanceof ChatError) {
       sendError(ctx, err, msg.request_id);
       return;
     }
     this.#onCrash(err, msg);
     sendError(
       ctx,
-      new ProtocolError("internal_error", `Internal error while handling "${msg.type}"`),
+      new ChatError("internal_error", `Internal error while handling "${msg.type}"`),
       msg.request_id,
     );
   }
@@ -124,7 +124,7 @@ export class Router {
 /** Sends the uniform `error` event for `err`. */
 export function sendError(
   ctx: Pick<ConnectionContext, "send">,
-  err: ProtocolError,
+  err: ChatError,
   requestId?: string,
 ): boolean {
   const body: OutboundBody = {

@@ -4,11 +4,11 @@
  */
 import type { Settings } from "../../config/settings.ts";
 import { createRouter } from "../../handlers/mod.ts";
-import { type Clock, systemClock } from "../actors/clock.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 import { Supervisor } from "../actors/supervisor.ts";
-import { Logger } from "../logger.ts";
+import { Logger } from "../core/logger.ts";
 import type { Router } from "../router/router.ts";
-import { ApiKeys } from "./api_keys.ts";
+import { ApiKeys } from "../security/api_keys.ts";
 import { createHttpHandler, type HttpHandler } from "./http_handler.ts";
 import { InFlight } from "./in_flight.ts";
 import { createRestApi } from "./rest/mod.ts";

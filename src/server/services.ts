@@ -4,15 +4,22 @@
  * at start-up, closed in reverse order at shutdown.
  */
 import type { Settings } from "../../config/settings.ts";
-import { spawn } from "../actors/spawn.ts";
-import type { ChatEngine } from "../engine/chat_engine.ts";
-import { createBuiltinTools, createEngine } from "../engine/mod.ts";
-import type { Logger } from "../logger.ts";
+import { spawn } from "../core/spawn.ts";
+import { ChatEngine } from "../engine/chat_engine.ts";
+import { OfflineProvider } from "../engine/offline_provider.ts";
+import { OpenAIProvider } from "../engine/openai_provider.ts";
+import { Personalities } from "../engine/personalities.ts";
+import type { Provider } from "../engine/provider.ts";
+import { createCalculatorTool } from "../tools/calculator.ts";
+import { createGetTimeTool } from "../tools/gettime.ts";
+import { createTavilyTool } from "../tools/tavily.ts";
+import { ToolRegistry } from "../tools/registry.ts";
+import type { ToolSource } from "../tools/tool.ts";
+import type { Logger } from "../core/logger.ts";
 import { SqliteMemoryStore } from "../memory/sqlite_store.ts";
 import type { MemoryStore } from "../memory/store.ts";
 import { loadMcpConfig } from "../tools/mcp_config.ts";
 import { McpManager } from "../tools/mcp_manager.ts";
-import type { ToolRegistry } from "../tools/registry.ts";
 
 export interface Services {
   engine: ChatEngine;
@@ -67,4 +74,81 @@ export async function createServices(
     memory.close();
     throw err;
   }
+}
+
+export interface CreateEngineOptions {
+  logger: Logger;
+  memory: MemoryStore;
+  /** MCP tools; offered after the built-ins (built-ins win a name clash). */
+  mcp?: ToolSource;
+  /** Used by the provider and `tavily_search` (tests inject one). */
+  fetch?: typeof fetch;
+  /** Built-in tools, when the caller also serves them elsewhere (REST); default: created here. */
+  builtins?: ToolRegistry;
+}
+
+/** The provider the settings ask for. */
+export function createProvider(settings: Settings, fetchFn?: typeof fetch): Provider {
+  const p = settings.provider;
+  if (p.apiKey === undefined && p.baseUrl === undefined) return new OfflineProvider();
+  return new OpenAIProvider({
+    apiKey: p.apiKey,
+    baseUrl: p.baseUrl,
+    model: p.model,
+    temperature: p.temperature,
+    timeoutMs: p.timeoutMs,
+    maxRetries: p.maxRetries,
+    fetch: fetchFn,
+  });
+}
+
+/** The built-in tools: calculator, gettime, and tavily_search when its key is set. */
+export function createBuiltinTools(settings: Settings, fetchFn?: typeof fetch): ToolRegistry {
+  const registry = new ToolRegistry([
+    createCalculatorTool(),
+    createGetTimeTool({ defaultTimezone: settings.defaultTimezone }),
+  ]);
+  if (settings.tavily.apiKey) {
+    registry.register(createTavilyTool({
+      apiKey: settings.tavily.apiKey,
+      baseUrl: settings.tavily.baseUrl,
+      fetch: fetchFn,
+    }));
+  }
+  return registry;
+}
+
+/** Wires provider, personalities, memory and tools into a {@linkcode ChatEngine}. */
+export async function createEngine(
+  settings: Settings,
+  { logger, memory, mcp, fetch: fetchFn, builtins }: CreateEngineOptions,
+): Promise<ChatEngine> {
+  const provider = createProvider(settings, fetchFn);
+  if (provider.offline) {
+    logger.warn("provider_offline", {
+      model: provider.model,
+      message: "No OPENAI_API_KEY or OPENAI_BASE_URL: answering with the offline demo provider",
+    });
+  } else {
+    logger.info("provider_configured", {
+      model: provider.model,
+      base_url: settings.provider.baseUrl ?? "https://api.openai.com/v1",
+    });
+  }
+  const personalities = await Personalities.load(settings.personalitiesDir, {
+    defaultId: settings.defaultPersonality,
+    logger,
+  });
+  const tools = builtins ?? createBuiltinTools(settings, fetchFn);
+  return new ChatEngine({
+    provider,
+    memory,
+    personalities,
+    toolSources: mcp ? [tools, mcp] : [tools],
+    maxToolRounds: settings.maxToolRounds,
+    toolTimeoutMs: settings.toolTimeoutMs,
+    contextTokenBudget: settings.contextTokenBudget,
+    maxMessageHistoryCount: settings.maxMessageHistoryCount,
+    logger,
+  });
 }

@@ -5,8 +5,8 @@
  * key), 503 + `Retry-After` (over capacity or shutting down).
  */
 import type { Supervisor } from "../actors/supervisor.ts";
-import type { Logger } from "../logger.ts";
-import { type ApiKeys, bearerToken } from "./api_keys.ts";
+import type { Logger } from "../core/logger.ts";
+import { type ApiKeys, bearerToken } from "../security/api_keys.ts";
 import { errorResponse } from "./responses.ts";
 
 /** The subprotocol a browser offers next to `bearer.<key>`; the server selects it. */

@@ -14,8 +14,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { McpServerConfig } from "./mcp_config.ts";
-import type { Logger } from "../logger.ts";
-import { errorMessage } from "../actors/spawn.ts";
+import type { Logger } from "../core/logger.ts";
+import { errorMessage } from "../core/spawn.ts";
 
 export interface SdkTool {
   name: string;

@@ -16,8 +16,8 @@ import {
 } from "./mcp_connection.ts";
 import type { CallOptions, ToolSource, ToolSpec } from "./tool.ts";
 import type { McpServerConfig } from "./mcp_config.ts";
-import { type Logger, silentLogger } from "../logger.ts";
-import { errorMessage, spawn } from "../actors/spawn.ts";
+import { type Logger, silentLogger } from "../core/logger.ts";
+import { errorMessage, spawn } from "../core/spawn.ts";
 
 export type McpServerState = "connecting" | "connected" | "failed" | "closed";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { createRouter } from "../../handlers/mod.ts";
 import { Supervisor, type SupervisorOptions } from "../../src/actors/supervisor.ts";
-import { silentLogger } from "../../src/logger.ts";
+import { silentLogger } from "../../src/core/logger.ts";
 import { Router } from "../../src/router/router.ts";
-import { ApiKeys } from "../../src/server/api_keys.ts";
+import { ApiKeys } from "../../src/security/api_keys.ts";
 import { FakeClock } from "../helpers/fake_clock.ts";
 import { ScriptedEngine } from "../helpers/fake_engine.ts";
 import { FakeSocket } from "../helpers/fake_socket.ts";

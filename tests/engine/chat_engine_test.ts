@@ -2,15 +2,15 @@ import assert from "node:assert/strict";
 import { engineFailure } from "../helpers/engine_failure.ts";
 import { loadSettings } from "../../config/settings.ts";
 import { ChatEngine } from "../../src/engine/chat_engine.ts";
-import { createEngine } from "../../src/engine/mod.ts";
-import { silentLogger } from "../../src/logger.ts";
+import { createEngine } from "../../src/server/services.ts";
+import { silentLogger } from "../../src/core/logger.ts";
 import type { ChatEngineOptions } from "../../src/engine/chat_engine.ts";
 import { OfflineProvider } from "../../src/engine/offline_provider.ts";
 import { OpenAIProvider } from "../../src/engine/openai_provider.ts";
 import { parsePersonality, Personalities } from "../../src/engine/personalities.ts";
 import type { Provider, ProviderEvent, ProviderRequest } from "../../src/engine/provider.ts";
-import { EngineError } from "../../src/engine/types.ts";
-import type { EngineEvent, EngineRequest } from "../../src/engine/types.ts";
+import { ChatError } from "../../src/core/errors.ts";
+import type { EngineEvent, EngineRequest } from "../../src/core/chat.ts";
 import { createCalculatorTool } from "../../src/tools/calculator.ts";
 import { createGetTimeTool } from "../../src/tools/gettime.ts";
 import { ToolRegistry } from "../../src/tools/registry.ts";
@@ -436,7 +436,7 @@ Deno.test("ChatEngine.run() rejects an unknown personality before calling the pr
 Deno.test("ChatEngine.run() stores nothing when the provider fails", async () => {
   const provider = new ScriptedProvider([
     calls({ id: "c1", name: "calculator", arguments: '{"operation":"add","a":1,"b":2}' }),
-    new EngineError("rate_limited", "Provider rate-limited the request (HTTP 429)"),
+    new ChatError("rate_limited", "Provider rate-limited the request (HTTP 429)"),
   ]);
   const { engine: e, memory } = engine(provider);
   const err = await engineFailure(collect(e, req("hi", { conversationId: "c" })));
@@ -477,7 +477,7 @@ Deno.test("ChatEngine.run() cancels the provider stream and stores nothing", asy
   const provider = new ScriptedProvider([async function* (signal) {
     for (let i = 0; i < 1000; i++) {
       await new Promise((r) => setTimeout(r, 1));
-      if (signal.aborted) throw new EngineError("cancelled", "The request was cancelled");
+      if (signal.aborted) throw new ChatError("cancelled", "The request was cancelled");
       yield { type: "delta", content: `w${i} ` };
     }
     yield { type: "finish", finishReason: "stop" };

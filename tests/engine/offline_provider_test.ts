@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { detectIntent, OfflineProvider } from "../../src/engine/offline_provider.ts";
 import type { ProviderEvent, ProviderRequest } from "../../src/engine/provider.ts";
-import type { ChatMessage } from "../../src/engine/types.ts";
-import { EngineError } from "../../src/engine/types.ts";
+import type { ChatMessage } from "../../src/core/chat.ts";
+import { ChatError } from "../../src/core/errors.ts";
 import type { ToolSpec } from "../../src/tools/tool.ts";
 
 const TOOLS: ToolSpec[] = [
@@ -115,6 +115,6 @@ Deno.test("OfflineProvider.complete() stops between words when the signal aborts
       if (e.type === "delta") seen.push(e.content);
       if (seen.length === 2) ac.abort();
     }
-  }, (err: unknown) => err instanceof EngineError && err.code === "cancelled");
+  }, (err: unknown) => err instanceof ChatError && err.code === "cancelled");
   assert.equal(seen.length, 2);
 });

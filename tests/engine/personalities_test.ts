@@ -4,8 +4,8 @@ import {
   Personalities,
   renderSystemPrompt,
 } from "../../src/engine/personalities.ts";
-import { EngineError } from "../../src/engine/types.ts";
-import { Logger } from "../../src/logger.ts";
+import { ChatError } from "../../src/core/errors.ts";
+import { Logger } from "../../src/core/logger.ts";
 
 function capture(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -79,7 +79,7 @@ Deno.test("Personalities.get() throws personality_not_found for an unknown id", 
   assert.equal(p.get(undefined).id, "a");
   assert.equal(p.get(null).id, "a");
   assert.throws(() => p.get("ghost"), (err: unknown) => {
-    assert.ok(err instanceof EngineError);
+    assert.ok(err instanceof ChatError);
     assert.equal(err.code, "personality_not_found");
     assert.match(err.message, /^Unknown personality "ghost"/);
     return true;

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { MAX_CHUNK_CHARS, splitText, TextMessageHandler } from "../../handlers/text_message.ts";
 import { CancelHandler } from "../../handlers/cancel.ts";
-import { TaskScope } from "../../src/actors/task_scope.ts";
-import { EngineError } from "../../src/engine/types.ts";
-import { silentLogger } from "../../src/logger.ts";
+import { TaskScope } from "../../src/core/task_scope.ts";
+import { ChatError } from "../../src/core/errors.ts";
+import { silentLogger } from "../../src/core/logger.ts";
 import type { OutboundBody, TextMessage } from "../../src/protocol/messages.ts";
-import { ProtocolError } from "../../src/protocol/error_codes.ts";
 import type { ConnectionContext } from "../../src/router/router.ts";
 import { ScriptedEngine, type Step } from "../helpers/fake_engine.ts";
 
@@ -167,17 +166,17 @@ Deno.test("TextMessageHandler ends a failed request with one error event carryin
   const cases: [string, Error, string][] = [
     [
       "provider 429",
-      new EngineError("rate_limited", "Rate limited by the provider"),
+      new ChatError("rate_limited", "Rate limited by the provider"),
       "rate_limited",
     ],
     [
       "provider cut mid-stream",
-      new EngineError("upstream_error", "Stream broke"),
+      new ChatError("upstream_error", "Stream broke"),
       "upstream_error",
     ],
     [
       "unknown personality",
-      new EngineError("personality_not_found", 'Unknown personality "x"'),
+      new ChatError("personality_not_found", 'Unknown personality "x"'),
       "personality_not_found",
     ],
     ["unexpected bug", new Error("kaboom"), "internal_error"],
@@ -225,7 +224,7 @@ Deno.test("CancelHandler refuses an unknown request_id", () => {
   const { ctx } = context();
   assert.throws(
     () => new CancelHandler().handle({ type: "cancel", request_id: "nope" }, ctx),
-    (err: unknown) => err instanceof ProtocolError && err.code === "unknown_request",
+    (err: unknown) => err instanceof ChatError && err.code === "unknown_request",
   );
 });
 
@@ -236,12 +235,12 @@ Deno.test("TextMessageHandler limits concurrent streams and refuses a duplicate 
   h.handle(msg({ request_id: "a" }), ctx);
   assert.throws(
     () => h.handle(msg({ request_id: "a" }), ctx),
-    (err: unknown) => err instanceof ProtocolError && err.code === "duplicate_request_id",
+    (err: unknown) => err instanceof ChatError && err.code === "duplicate_request_id",
   );
   h.handle(msg({ request_id: "b" }), ctx);
   assert.throws(
     () => h.handle(msg({ request_id: "c" }), ctx),
-    (err: unknown) => err instanceof ProtocolError && err.code === "too_many_streams",
+    (err: unknown) => err instanceof ChatError && err.code === "too_many_streams",
   );
   disconnect(); // a disconnect cancels every stream of the connection
   await ctx.tasks.settled();
@@ -282,7 +281,7 @@ Deno.test("TextMessageHandler refuses new requests while the server drains", () 
   const engine = new ScriptedEngine(reply);
   assert.throws(
     () => handler(engine, { draining: true }).handle(msg({ request_id: "late" }), ctx),
-    (err: unknown) => err instanceof ProtocolError && err.code === "server_shutting_down",
+    (err: unknown) => err instanceof ChatError && err.code === "server_shutting_down",
   );
   assert.equal(engine.requests.length, 0);
   assert.equal(ctx.tasks.size, 0);

@@ -1,4 +1,4 @@
-import type { Clock, TimerId } from "../../src/actors/clock.ts";
+import type { Clock, TimerId } from "../../src/core/clock.ts";
 
 interface Timer {
   id: number;

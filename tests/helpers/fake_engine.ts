@@ -3,12 +3,8 @@
  * given events (with optional pauses), honours the abort signal like the
  * real engine, and records the requests it saw.
  */
-import {
-  type ChatRunner,
-  EngineError,
-  type EngineEvent,
-  type EngineRequest,
-} from "../../src/engine/types.ts";
+import type { ChatRunner, EngineEvent, EngineRequest } from "../../src/core/chat.ts";
+import { ChatError } from "../../src/core/errors.ts";
 
 export type Step = EngineEvent | { type: "pause"; ms: number } | { type: "fail"; error: Error };
 
@@ -29,7 +25,7 @@ export class ScriptedEngine implements ChatRunner {
     this.requests.push(request);
     this.signals.push(signal);
     for (const step of this.#script(request)) {
-      if (signal.aborted) throw new EngineError("cancelled", "Request cancelled");
+      if (signal.aborted) throw new ChatError("cancelled", "Request cancelled");
       if (step.type === "pause") {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, step.ms);
@@ -40,6 +36,6 @@ export class ScriptedEngine implements ChatRunner {
       if (step.type === "fail") throw step.error;
       yield step;
     }
-    if (signal.aborted) throw new EngineError("cancelled", "Request cancelled");
+    if (signal.aborted) throw new ChatError("cancelled", "Request cancelled");
   }
 }

@@ -3,7 +3,7 @@
  * namespace and conversation, returns the most recent messages as context
  * (no recall, no token budget), and records every call.
  */
-import type { ChatMessage } from "../../src/engine/types.ts";
+import type { ChatMessage } from "../../src/core/chat.ts";
 import type { ContextOptions, MemoryEntry, MemoryStore } from "../../src/memory/store.ts";
 
 export class MemoryFake implements MemoryStore {

@@ -2,7 +2,7 @@
  * Starts a real yychat app on 127.0.0.1, port 0, for integration tests.
  */
 import { loadSettings, type Settings } from "../../config/settings.ts";
-import { Logger } from "../../src/logger.ts";
+import { Logger } from "../../src/core/logger.ts";
 import { type App, type AppOptions, createApp } from "../../src/server/app.ts";
 
 export interface TestServer {

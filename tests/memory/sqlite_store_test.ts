@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import type { ChatMessage } from "../../src/engine/types.ts";
+import type { ChatMessage } from "../../src/core/chat.ts";
 import { SqliteMemoryStore, toFtsQuery } from "../../src/memory/sqlite_store.ts";
 import { estimateMessageTokens, estimateTokens } from "../../src/memory/tokens.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { TaskScope } from "../../src/actors/task_scope.ts";
-import { ProtocolError } from "../../src/protocol/error_codes.ts";
+import { TaskScope } from "../../src/core/task_scope.ts";
+import { ChatError } from "../../src/core/errors.ts";
 import type { InboundMessage, OutboundBody } from "../../src/protocol/messages.ts";
 import { type ConnectionContext, echoRequestId, Router } from "../../src/router/router.ts";
 
@@ -35,7 +35,7 @@ Deno.test("Router.dispatch() routes by type to the registered handler", () => {
 Deno.test("Router.dispatch() lets middleware reject a message with an error event", () => {
   let handled = false;
   const router = new Router()
-    .use({ name: "Deny", check: () => new ProtocolError("too_many_messages", "Slow down") })
+    .use({ name: "Deny", check: () => new ChatError("too_many_messages", "Slow down") })
     .register("ping", { name: "PingHandler", handle: () => void (handled = true) });
   const ctx = fakeContext();
   router.dispatch(ping, ctx);
@@ -70,7 +70,7 @@ Deno.test("Router.dispatch() turns a handler crash into internal_error and repor
     .register("get_status", {
       name: "Coded",
       handle: () => {
-        throw new ProtocolError("personality_not_found", 'Unknown personality "x"');
+        throw new ChatError("personality_not_found", 'Unknown personality "x"');
       },
     });
   await t.step("synchronous throw", () => {
@@ -83,7 +83,7 @@ Deno.test("Router.dispatch() turns a handler crash into internal_error and repor
     await router.dispatch({ type: "heartbeat" }, ctx);
     assert.equal((ctx.sent[0] as { error: { code: string } }).error.code, "internal_error");
   });
-  await t.step("a ProtocolError keeps its code and is not a crash", () => {
+  await t.step("a ChatError keeps its code and is not a crash", () => {
     const ctx = fakeContext();
     router.dispatch({ type: "get_status" }, ctx);
     assert.equal((ctx.sent[0] as { error: { code: string } }).error.code, "personality_not_found");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadSettings } from "../../config/settings.ts";
-import { silentLogger } from "../../src/logger.ts";
+import { silentLogger } from "../../src/core/logger.ts";
 import { createApp } from "../../src/server/app.ts";
 
 async function withApp(

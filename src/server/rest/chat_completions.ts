@@ -11,14 +11,14 @@
  * the engine run, and with it the provider request and running tool calls.
  */
 import type { ChatEngine } from "../../engine/chat_engine.ts";
-import { EngineError } from "../../engine/types.ts";
+import { ChatError } from "../../core/errors.ts";
 import type {
   ChatMessage,
   EngineEvent,
   EngineRequest,
   SamplingOverrides,
   Usage,
-} from "../../engine/types.ts";
+} from "../../core/chat.ts";
 import { json } from "../responses.ts";
 import { HttpError, toHttpError } from "./errors.ts";
 import { readJsonBody } from "./request_body.ts";
@@ -81,7 +81,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
     try {
       let result = first;
       while (!result.done && result.value.type !== "done") result = await events.next();
-      if (result.done) throw new EngineError("internal_error", "The engine ended without a reply");
+      if (result.done) throw new ChatError("internal_error", "The engine ended without a reply");
       const done = result.value as Extract<EngineEvent, { type: "done" }>;
       return json(
         {

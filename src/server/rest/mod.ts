@@ -6,8 +6,8 @@
  * errors here; every request gets one structured log line (method, path,
  * status, duration, request id: never keys or content).
  */
-import type { LogFields } from "../../logger.ts";
-import { bearerToken } from "../api_keys.ts";
+import type { LogFields } from "../../core/logger.ts";
+import { bearerToken } from "../../security/api_keys.ts";
 import type { HttpHandler } from "../http_handler.ts";
 import { errorResponse } from "../responses.ts";
 import { chatCompletions } from "./chat_completions.ts";
@@ -28,7 +28,7 @@ import {
 import type { RestDeps, RouteContext, RouteHandler } from "./route.ts";
 
 export type { RestDeps, RouteContext, RouteHandler } from "./route.ts";
-export { ENGINE_ERROR_STATUS, HttpError } from "./errors.ts";
+export { HttpError } from "./errors.ts";
 
 interface Route {
   method: string;

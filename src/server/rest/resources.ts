@@ -3,7 +3,7 @@
  * memory (namespaced by the caller's key), built-in tools and MCP tools.
  * Lists use OpenAI's `{"object":"list","data":[…]}` envelope.
  */
-import { raceAbort } from "../../race_abort.ts";
+import { raceAbort } from "../../core/race_abort.ts";
 import type { Personality } from "../../engine/personalities.ts";
 import type { ToolSource, ToolSpec } from "../../tools/tool.ts";
 import { json } from "../responses.ts";

@@ -3,8 +3,8 @@
  * memory namespace (its principal; `""` without auth) and the shared deps.
  */
 import type { Settings } from "../../../config/settings.ts";
-import type { LogFields, Logger } from "../../logger.ts";
-import type { ApiKeys } from "../api_keys.ts";
+import type { LogFields, Logger } from "../../core/logger.ts";
+import type { ApiKeys } from "../../security/api_keys.ts";
 import type { InFlight } from "../in_flight.ts";
 import type { Services } from "../services.ts";
 

@@ -2,7 +2,6 @@
  * Exposure policy: without an API key the server stays on loopback, and a
  * public bind without a key refuses to start unless explicitly allowed.
  */
-import type { Settings } from "../../config/settings.ts";
 
 /** Whether `host` only accepts connections from this machine. */
 export function isLoopback(host: string): boolean {
@@ -11,7 +10,9 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Refuses configurations that would expose the server without a key. */
-export function checkExposure(settings: Settings): string | undefined {
+export function checkExposure(
+  settings: { apiKeys: readonly string[]; host: string; allowPublicWithoutKey: boolean },
+): string | undefined {
   if (settings.apiKeys.length > 0 || isLoopback(settings.host)) return undefined;
   if (settings.allowPublicWithoutKey) return undefined;
   return `Refusing to listen on ${settings.host} without YYCHAT_API_KEY: anyone who can reach it could use ` +

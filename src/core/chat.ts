@@ -1,11 +1,19 @@
 /**
- * The chat engine's contract with its callers (the WebSocket text handler
- * and the REST API) and with its parts (provider, memory, tools).
+ * Core chat types: messages, requests and the events of a chat run, shared
+ * by the engine, memory, the generation layer and both doors. The wire
+ * protocol maps to these; nothing here imports anything of the others.
  */
-import type { FinishReason } from "../protocol/messages.ts";
-import type { ErrorCode } from "../protocol/error_codes.ts";
 
-export type { FinishReason };
+/** Why a reply ended. `cancelled` and `error` are yychat's own, OpenAI has the rest. */
+export const FINISH_REASONS = [
+  "stop",
+  "length",
+  "tool_calls",
+  "content_filter",
+  "cancelled",
+  "error",
+] as const;
+export type FinishReason = (typeof FINISH_REASONS)[number];
 
 export type ChatRole = "system" | "user" | "assistant" | "tool";
 
@@ -57,7 +65,7 @@ export interface EngineRequest {
   messages: ChatMessage[];
   /** Memory key; without it nothing is recalled or stored. */
   conversationId?: string;
-  /** Unknown id → EngineError "personality_not_found". Default from settings. */
+  /** Unknown id → ChatError "personality_not_found". Default from settings. */
   personalityId?: string;
   useTools: boolean;
   /** Memory namespace (derived from the API key; "" without auth). */
@@ -72,32 +80,12 @@ export type EngineEvent =
   | { type: "tool_result"; id: string; name: string; ok: boolean }
   | { type: "done"; finishReason: FinishReason; content: string; model: string; usage?: Usage };
 
-/** Codes the engine fails with; each is a stable protocol error code. */
-export type EngineErrorCode = Extract<
-  ErrorCode,
-  | "rate_limited"
-  | "upstream_timeout"
-  | "upstream_error"
-  | "cancelled"
-  | "personality_not_found"
-  | "validation_error"
-  | "internal_error"
->;
-
-/** The one error type `ChatEngine.run` throws; `code` is stable. */
-export class EngineError extends Error {
-  override name = "EngineError";
-  constructor(readonly code: EngineErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-  }
-}
-
 /** What the WebSocket and REST layers need of the engine (a fake in tests). */
 export interface ChatRunner {
   /**
    * Runs one request. Yields deltas and tool events, then one `done`.
    * Aborting `signal` stops the provider request and running tool calls and
-   * makes the iterator throw `EngineError("cancelled")`.
+   * makes the iterator throw `ChatError("cancelled")`.
    */
   run(request: EngineRequest, options: { signal: AbortSignal }): AsyncIterable<EngineEvent>;
 }

@@ -3,7 +3,9 @@
  * Callers pass fields, never secrets: keys and tokens are not logged, and any
  * field named like a secret is masked as a second line of defence.
  */
-import type { LogLevel } from "../config/settings.ts";
+/** Log levels, least severe first; `silent` writes nothing. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 const SECRET_FIELD = /key|token|authorization|secret|password/i;

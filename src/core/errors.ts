@@ -1,0 +1,70 @@
+/**
+ * Stable error codes, decided once for both doors: the WebSocket `error`
+ * event carries `code` and its OpenAI-style category (`type`); the REST API
+ * answers with the code's HTTP status. Codes never change once shipped;
+ * `docs/PROTOCOL.md` lists every one (a test checks it).
+ */
+export const ERROR_CODES = {
+  invalid_json: ["invalid_request_error", 400, "The frame is not valid JSON"],
+  invalid_message: ["invalid_request_error", 400, "The JSON value is not an object"],
+  missing_type: ["invalid_request_error", 400, "`type` is missing, empty or not a string"],
+  unknown_message_type: ["invalid_request_error", 400, "No handler for this `type`"],
+  validation_error: ["invalid_request_error", 400, "A field has the wrong type or value"],
+  binary_not_supported: ["invalid_request_error", 400, "Binary frames are not accepted"],
+  message_too_large: [
+    "invalid_request_error",
+    413,
+    "Inbound frame over the size limit (then close 1009)",
+  ],
+  mailbox_full: ["rate_limit_error", 429, "Too many messages queued on this connection"],
+  too_many_messages: ["rate_limit_error", 429, "Per-connection message rate exceeded"],
+  too_many_streams: ["rate_limit_error", 429, "Concurrent streams per connection exceeded"],
+  duplicate_request_id: [
+    "invalid_request_error",
+    409,
+    "A stream with this `request_id` is running",
+  ],
+  unknown_request: ["invalid_request_error", 404, "`cancel` names no running stream"],
+  auth_required: ["authentication_error", 401, "Send an `auth` frame first"],
+  auth_failed: ["authentication_error", 401, "The token is not valid"],
+  personality_not_found: ["invalid_request_error", 400, "Unknown `personality_id`"],
+  response_too_large: ["server_error", 500, "An outbound event would exceed the size limit"],
+  server_shutting_down: ["server_error", 503, "The server is shutting down"],
+  rate_limited: ["rate_limit_error", 429, "The model provider rate-limited the request (HTTP 429)"],
+  upstream_timeout: ["server_error", 504, "The model provider did not answer in time"],
+  upstream_error: ["server_error", 502, "The model provider failed or returned bad data"],
+  cancelled: ["server_error", 499, "The request was cancelled"],
+  internal_error: ["server_error", 500, "Unexpected server fault (the socket stays open)"],
+} as const satisfies Record<string, readonly [ErrorType, number, string]>;
+
+/** OpenAI-style error category carried in `error.type`. */
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "rate_limit_error"
+  | "server_error";
+
+/** Closed union of every stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The category of `code`. */
+export function errorTypeOf(code: ErrorCode): ErrorType {
+  return ERROR_CODES[code][0];
+}
+
+/** The HTTP status a REST answer with `code` gets. */
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_CODES[code][1];
+}
+
+/**
+ * The one error type carrying a stable code, thrown by the engine, the
+ * generation layer and handlers alike; each door turns it into its own
+ * answer (`error` event, or an OpenAI-shaped HTTP error).
+ */
+export class ChatError extends Error {
+  override name = "ChatError";
+  constructor(readonly code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
