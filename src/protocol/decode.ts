@@ -3,12 +3,8 @@
  * JSON, object shape, `type`, known type, then the type's zod schema.
  */
 import type { ErrorCode } from "../core/errors.ts";
-import {
-  INBOUND_SCHEMAS,
-  type InboundMessage,
-  type InboundType,
-  MAX_REQUEST_ID_LENGTH,
-} from "./messages.ts";
+import { idProblem, MAX_REQUEST_ID_LENGTH } from "../core/ids.ts";
+import { INBOUND_SCHEMAS, type InboundMessage, type InboundType } from "./messages.ts";
 
 export type Decoded =
   | { ok: true; msg: InboundMessage }
@@ -34,10 +30,10 @@ export function decodeFrame(text: string, isKnown: (type: string) => boolean): D
     };
   }
   const obj = value as Record<string, unknown>;
-  const requestId =
-    typeof obj.request_id === "string" && obj.request_id.length <= MAX_REQUEST_ID_LENGTH
-      ? obj.request_id
-      : undefined;
+  const requestId = typeof obj.request_id === "string" &&
+      idProblem(obj.request_id, MAX_REQUEST_ID_LENGTH) === undefined
+    ? obj.request_id
+    : undefined;
   const type = obj.type;
   if (typeof type !== "string" || type.length === 0) {
     return {

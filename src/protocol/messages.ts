@@ -6,11 +6,9 @@
  */
 import { z } from "zod";
 import type { ErrorCode, ErrorType } from "../core/errors.ts";
+import { ConversationId, RequestId } from "../core/ids.ts";
 
-/** Longest `request_id` accepted. */
-export const MAX_REQUEST_ID_LENGTH = 128;
-
-const requestId = z.string().min(1).max(MAX_REQUEST_ID_LENGTH);
+const requestId = RequestId;
 
 /** Fields any client message may carry. Unknown extra fields are ignored. */
 const inboundBase = {
@@ -35,7 +33,7 @@ export const TextMessage = z.object({
   type: z.literal("text_message"),
   ...inboundBase,
   content: z.string().refine((s) => s.trim().length > 0, "must be a non-empty string"),
-  conversation_id: z.string().min(1).max(256).nullish(),
+  conversation_id: ConversationId.nullish(),
   personality_id: z.string().min(1).max(256).nullish(),
   use_tools: z.boolean().nullish(),
   stream: z.boolean().nullish(),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { startTestServer, type TestServer } from "../helpers/test_server.ts";
+import { TestClient } from "../helpers/ws_client.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -136,6 +137,7 @@ Deno.test("/v1/conversations/{id}/memory reads and clears memory per API key", a
       assert.deepEqual(body.data, []);
       const [dStatus, deleted] = await call(server, "DELETE", path, { key: B });
       assert.equal(dStatus, 200);
+      assert.equal(deleted.deleted, false);
       assert.equal(deleted.deleted_messages, 0);
       const [, still] = await call(server, "GET", path, { key: A });
       assert.ok(still.data.length >= 4);
@@ -149,6 +151,49 @@ Deno.test("/v1/conversations/{id}/memory reads and clears memory per API key", a
       assert.deepEqual(after.data, []);
     });
   } finally {
+    await server.close();
+  }
+});
+
+Deno.test("conversation ids follow one rule on the WebSocket and REST doors", async (t) => {
+  const server = await startTestServer();
+  const { client } = await TestClient.connect(server.ws);
+  try {
+    for (const id of ["abc ", " abc", "a\nb", "x".repeat(257)]) {
+      await t.step(`${JSON.stringify(id.slice(0, 12))} is refused by both doors`, async () => {
+        const ws = await client.request({
+          type: "text_message",
+          content: "hi",
+          conversation_id: id,
+        });
+        assert.equal(ws.type, "error");
+        assert.equal((ws.error as { code: string }).code, "validation_error");
+        const [status, body] = await call(server, "POST", "/v1/chat/completions", {
+          body: { conversation_id: id, messages: [{ role: "user", content: "hi" }] },
+        });
+        assert.equal(status, 400);
+        assert.equal(body.error.param, "conversation_id");
+        const path = `/v1/conversations/${encodeURIComponent(id)}/memory`;
+        const [dStatus, deleted] = await call(server, "DELETE", path);
+        assert.equal(dStatus, 400);
+        assert.equal(deleted.error.param, "conversation_id");
+      });
+    }
+    await t.step("an id with inner spaces names the same conversation on both doors", async () => {
+      const id = "my conversation";
+      await client.request({ type: "text_message", content: "hello", conversation_id: id });
+      await client.until("stream_end");
+      const path = `/v1/conversations/${encodeURIComponent(id)}/memory`;
+      const [, listed] = await call(server, "GET", path);
+      assert.equal(listed.data.length, 2);
+      const [status, deleted] = await call(server, "DELETE", path);
+      assert.equal(status, 200);
+      assert.deepEqual([deleted.deleted, deleted.deleted_messages], [true, 2]);
+      const [, again] = await call(server, "DELETE", path);
+      assert.deepEqual([again.deleted, again.deleted_messages], [false, 0]);
+    });
+  } finally {
+    await client.close();
     await server.close();
   }
 });

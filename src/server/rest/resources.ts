@@ -10,7 +10,8 @@ import { json } from "../responses.ts";
 import { HttpError } from "./errors.ts";
 import { readJsonBody, validate } from "./request_body.ts";
 import { followClient, type RouteContext } from "./route.ts";
-import { ConversationId, MemoryQuery, ToolCallRequest } from "./schemas.ts";
+import { ConversationId } from "../../core/ids.ts";
+import { MemoryQuery, ToolCallRequest } from "./schemas.ts";
 
 /** Epoch seconds reported as `created` of the configured model (this process's start). */
 const STARTED_AT = Math.floor(Date.now() / 1000);
@@ -82,17 +83,20 @@ export async function getMemory(ctx: RouteContext): Promise<Response> {
   return json({ object: "list", conversation_id: id, data: entries });
 }
 
-/** `DELETE /v1/conversations/{id}/memory`: idempotent; reports how many messages went. */
+/**
+ * `DELETE /v1/conversations/{id}/memory`: idempotent; reports how many
+ * messages went, and `deleted: false` when the conversation held nothing.
+ */
 export async function deleteMemory(ctx: RouteContext): Promise<Response> {
   const id = conversationId(ctx);
   const removed = await ctx.deps.services.memory.clear(ctx.namespace, id);
-  return json({ conversation_id: id, deleted: true, deleted_messages: removed });
+  return json({ conversation_id: id, deleted: removed > 0, deleted_messages: removed });
 }
 
 function conversationId(ctx: RouteContext): string {
   const parsed = ConversationId.safeParse(ctx.params.id);
   if (!parsed.success) {
-    throw new HttpError(400, "Invalid conversation id: must be 1 to 256 characters", {
+    throw new HttpError(400, `Invalid conversation id: ${parsed.error.issues[0]!.message}`, {
       param: "conversation_id",
       code: "invalid_request",
     });

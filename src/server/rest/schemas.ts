@@ -4,6 +4,7 @@
  * OpenAI-compatible clients send many optional ones yychat has no use for.
  */
 import { z } from "zod";
+import { ConversationId } from "../../core/ids.ts";
 
 /**
  * A content part. Only text reaches the engine; images, audio and files are
@@ -87,7 +88,7 @@ export const ChatCompletionRequest = z.object({
     (t) => !t || t.length === 0,
     "client-defined tools are not supported: yychat runs its own tools (see use_tools)",
   ),
-  conversation_id: z.string().trim().min(1).max(256).nullish(),
+  conversation_id: ConversationId.nullish(),
   personality_id: z.string().trim().min(1).max(256).nullish(),
   use_tools: z.boolean().nullish(),
 });
@@ -112,6 +113,3 @@ export const MemoryQuery = z.object({
     return n;
   }),
 });
-
-/** A conversation id in a path. */
-export const ConversationId = z.string().trim().min(1).max(256);
