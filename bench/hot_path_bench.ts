@@ -4,8 +4,8 @@
  * benchmark measures the total from `/proc`). Run with
  * `deno bench --allow-env --allow-read bench/hot_path_bench.ts`.
  *
- * Stages: frame in → `decodeFrame` (JSON.parse + zod) → mailbox →
- * `Router.dispatch` (AuthGate, RateLimit, PingHandler) → `Connection.send`
+ * Stages: frame in → rate limit (token bucket) → `decodeFrame` (JSON.parse +
+ * zod) → mailbox → `Router.dispatch` (AuthGate, PingHandler) → `Connection.send`
  * (JSON.stringify + stamp) → `socket.send`. The socket is a sink, so the
  * numbers are the JS work only; Deno's WebSocket I/O is the same for yychat
  * and the bare echo baseline.
@@ -53,7 +53,7 @@ const ctx: ConnectionContext = {
     sink += `${json.slice(0, -1)},"timestamp":${Date.now() / 1000}${ID_SUFFIX}`.length;
     return true;
   },
-  authenticate() {},
+  authenticate: () => true,
   close() {},
 };
 
@@ -82,13 +82,17 @@ const conn = new Connection({
   logger,
   limits: {
     maxMessageBytes: 1024 * 1024,
+    maxOutboundBytes: 16 * 1024 * 1024,
+    messagesPerSecond: 1_000_000,
     maxBufferedBytes: 8 * 1024 * 1024,
     mailboxCapacity: 64,
     authTimeoutMs: 5000,
   },
+  address: "127.0.0.1",
   principal: undefined,
   authRequired: false,
   onFrame: () => {},
+  onAuthenticated: () => true,
   onStopped: () => {},
 });
 socket.onopen?.(new Event("open"));
@@ -142,7 +146,7 @@ Deno.bench("JSON.stringify(pong with 3 fields) (echo baseline)", { group: "encod
 
 const decodedPing = decodeFrame(FRAME, isKnown);
 if (!decodedPing.ok) throw new Error("ping did not decode");
-Deno.bench("Router.dispatch(ping) — AuthGate + RateLimit + PingHandler + send", {
+Deno.bench("Router.dispatch(ping) — AuthGate + PingHandler + send", {
   group: "route",
 }, () => {
   router.dispatch(decodedPing.msg, ctx);

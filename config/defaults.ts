@@ -14,6 +14,12 @@ export const DEFAULTS = {
   connectionTimeoutSeconds: 300,
   /** Stage-1 `MESSAGE_SIZE_LIMIT`: 1 MiB. */
   maxMessageBytes: 1024 * 1024,
+  /** Largest outbound WebSocket event (a `stream_end` carries the whole reply). */
+  maxOutboundBytes: 16 * 1024 * 1024,
+  /** Sockets that still owe their `auth` frame, outside WS_MAX_CONNECTIONS. */
+  maxPendingAuth: 16,
+  /** Concurrent connections from one client address. */
+  maxConnectionsPerIp: 32,
   /** Bytes a client may leave unread before it is closed as a slow consumer. */
   maxBufferedBytes: 8 * 1024 * 1024,
   /** Inbound messages queued per connection before new ones are refused. */
@@ -28,6 +34,8 @@ export const DEFAULTS = {
   shutdownGraceSeconds: 10,
   /** Largest REST request body accepted. */
   maxRequestBytes: 4 * 1024 * 1024,
+  /** Seconds between `: keep-alive` comments of an otherwise silent SSE response. */
+  sseKeepAliveSeconds: 15,
   dataDir: "./data",
   mcpConfigPath: "config/mcp.json",
   personalitiesDir: "personalities",

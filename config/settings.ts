@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { LOG_LEVELS, type LogLevel } from "../src/core/logger.ts";
+import { AddressSet } from "../src/security/address_set.ts";
 import { DEFAULTS } from "./defaults.ts";
 
 /** Raised when the environment holds a value the server cannot run with. */
@@ -79,10 +80,21 @@ const EnvSchema = z.object({
   YYCHAT_ALLOW_PUBLIC_WITHOUT_KEY: bool(false),
   YYCHAT_API_KEY: list,
   YYCHAT_ALLOWED_ORIGINS: list,
+  YYCHAT_ALLOWED_HOSTS: list,
+  YYCHAT_TRUSTED_PROXIES: list.refine((entries) => {
+    try {
+      return new AddressSet(entries).size === entries.length;
+    } catch {
+      return false;
+    }
+  }, "must be comma-separated IP addresses or CIDRs (e.g. 10.0.0.0/8, ::1)"),
   WS_MAX_CONNECTIONS: int(1, 1_000_000, DEFAULTS.maxConnections),
   WS_HEARTBEAT_INTERVAL: secondsAsMs(0.01, 3600, DEFAULTS.heartbeatIntervalSeconds),
   WS_CONNECTION_TIMEOUT: secondsAsMs(0.01, 86_400, DEFAULTS.connectionTimeoutSeconds),
   WS_MESSAGE_SIZE_LIMIT: int(1024, 64 * 1024 * 1024, DEFAULTS.maxMessageBytes),
+  WS_MAX_OUTBOUND_BYTES: int(64 * 1024, 256 * 1024 * 1024, DEFAULTS.maxOutboundBytes),
+  WS_MAX_PENDING_AUTH: int(0, 100_000, DEFAULTS.maxPendingAuth),
+  WS_MAX_CONNECTIONS_PER_IP: int(1, 1_000_000, DEFAULTS.maxConnectionsPerIp),
   WS_MAX_BUFFERED_BYTES: int(1024, 1024 * 1024 * 1024, DEFAULTS.maxBufferedBytes),
   WS_MAILBOX_CAPACITY: int(1, 100_000, DEFAULTS.mailboxCapacity),
   WS_MESSAGES_PER_SECOND: int(0, 1_000_000, DEFAULTS.messagesPerSecond),
@@ -90,6 +102,7 @@ const EnvSchema = z.object({
   WS_AUTH_TIMEOUT: secondsAsMs(0.01, 300, DEFAULTS.authTimeoutSeconds),
   SHUTDOWN_GRACE_PERIOD: secondsAsMs(0, 600, DEFAULTS.shutdownGraceSeconds),
   HTTP_MAX_REQUEST_BYTES: int(1024, 256 * 1024 * 1024, DEFAULTS.maxRequestBytes),
+  SSE_KEEPALIVE_INTERVAL: secondsAsMs(0.01, 3600, DEFAULTS.sseKeepAliveSeconds),
   YYCHAT_DATA_DIR: str(DEFAULTS.dataDir),
   YYCHAT_MCP_CONFIG: str(DEFAULTS.mcpConfigPath),
   YYCHAT_PERSONALITIES_DIR: str(DEFAULTS.personalitiesDir),
@@ -136,13 +149,23 @@ export interface Settings {
   allowPublicWithoutKey: boolean;
   /** Accepted API keys; empty means no authentication (loopback only). */
   apiKeys: string[];
-  /** Allowed `Origin` values for browser upgrades; empty allows any. */
+  /** Cross-origin `Origin` values allowed (besides the server's own); `*` allows any. */
   allowedOrigins: string[];
+  /** `Host` values allowed besides the loopback names; `*` allows any. */
+  allowedHosts: string[];
+  /** Proxy addresses or CIDRs whose `X-Forwarded-For`/`Forwarded` name the client. */
+  trustedProxies: string[];
   ws: {
     maxConnections: number;
     heartbeatIntervalMs: number;
     connectionTimeoutMs: number;
+    /** Largest inbound frame. */
     maxMessageBytes: number;
+    /** Largest outbound event (a separate limit: replies are delivered whole). */
+    maxOutboundBytes: number;
+    /** Sockets still owing their `auth` frame (they hold no connection slot). */
+    maxPendingAuth: number;
+    maxConnectionsPerIp: number;
     maxBufferedBytes: number;
     mailboxCapacity: number;
     /** 0 disables the per-connection rate limit. */
@@ -152,6 +175,8 @@ export interface Settings {
   };
   shutdownGraceMs: number;
   maxRequestBytes: number;
+  /** Period of `: keep-alive` comments on an SSE response that is otherwise silent. */
+  sseKeepAliveMs: number;
   dataDir: string;
   mcpConfigPath: string;
   personalitiesDir: string;
@@ -198,11 +223,16 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     allowPublicWithoutKey: e.YYCHAT_ALLOW_PUBLIC_WITHOUT_KEY,
     apiKeys: e.YYCHAT_API_KEY,
     allowedOrigins: e.YYCHAT_ALLOWED_ORIGINS,
+    allowedHosts: e.YYCHAT_ALLOWED_HOSTS,
+    trustedProxies: e.YYCHAT_TRUSTED_PROXIES,
     ws: {
       maxConnections: e.WS_MAX_CONNECTIONS,
       heartbeatIntervalMs: e.WS_HEARTBEAT_INTERVAL,
       connectionTimeoutMs: e.WS_CONNECTION_TIMEOUT,
       maxMessageBytes: e.WS_MESSAGE_SIZE_LIMIT,
+      maxOutboundBytes: e.WS_MAX_OUTBOUND_BYTES,
+      maxPendingAuth: e.WS_MAX_PENDING_AUTH,
+      maxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
       maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
       mailboxCapacity: e.WS_MAILBOX_CAPACITY,
       messagesPerSecond: e.WS_MESSAGES_PER_SECOND,
@@ -211,6 +241,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_PERIOD,
     maxRequestBytes: e.HTTP_MAX_REQUEST_BYTES,
+    sseKeepAliveMs: e.SSE_KEEPALIVE_INTERVAL,
     dataDir: e.YYCHAT_DATA_DIR,
     mcpConfigPath: e.YYCHAT_MCP_CONFIG,
     personalitiesDir: e.YYCHAT_PERSONALITIES_DIR,

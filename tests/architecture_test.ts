@@ -13,11 +13,11 @@ import { importEdges, type Unit } from "./helpers/import_graph.ts";
  */
 const ALLOWED: Record<Unit, readonly Unit[]> = {
   "src/core": [],
-  "config": ["src/core"],
   "src/protocol": ["src/core"],
   "src/memory": ["src/core"],
   "src/tools": ["src/core"],
   "src/security": ["src/core"],
+  "config": ["src/core", "src/security"],
   "src/engine": ["src/core", "src/memory", "src/tools"],
   "src/generations": ["src/core"],
   "src/router": ["src/core", "src/protocol", "src/generations"],

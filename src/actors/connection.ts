@@ -23,8 +23,12 @@ const MAX_ERROR_MESSAGE_CHARS = 1024;
 export type ConnectionStatus = "connecting" | "open" | "closing" | "closed";
 
 export interface ConnectionLimits {
-  /** Largest inbound frame, and largest outbound event. */
+  /** Largest inbound frame. */
   maxMessageBytes: number;
+  /** Largest outbound event (a separate limit, so whole replies reach their client). */
+  maxOutboundBytes: number;
+  /** Inbound frames per second (token bucket, burst = 2 s worth); 0 turns the limit off. */
+  messagesPerSecond: number;
   /** Unsent bytes tolerated before closing with 4001 (slow consumer). */
   maxBufferedBytes: number;
   /** Inbound messages queued before new ones are refused. */
@@ -40,18 +44,26 @@ export interface ConnectionOptions {
   clock: Clock;
   logger: Logger;
   limits: ConnectionLimits;
+  /** The client's address (per-address limits, logs). */
+  address: string;
   /** Principal already proven at upgrade time (header or subprotocol), if any. */
   principal: string | undefined;
   /** Whether an `auth` frame must come first (a key is configured and none was given). */
   authRequired: boolean;
   /** Told of each inbound frame (statistics). */
   onFrame(): void;
+  /**
+   * Asked when a pending connection proves its key: whether it may take a
+   * connection slot now (false: it is refused with 1013).
+   */
+  onAuthenticated(conn: Connection): boolean;
   /** Told once, when the connection has stopped and released everything. */
   onStopped(conn: Connection, code: number, reason: string): void;
 }
 
 export class Connection implements ConnectionContext {
   readonly clientId: string;
+  readonly address: string;
   readonly tasks: TaskScope;
   readonly openedAtMs: number;
   /** Clock time of the last inbound frame (any frame refreshes liveness). */
@@ -68,15 +80,22 @@ export class Connection implements ConnectionContext {
   readonly #controller = new AbortController();
   readonly #idSuffix: string;
   readonly #onFrame: () => void;
+  readonly #onAuthenticated: ConnectionOptions["onAuthenticated"];
   readonly #onStopped: ConnectionOptions["onStopped"];
+  /** Inbound rate limit: tokens left, when they were counted, frames refused in a row. */
+  #tokens: number;
+  #tokensAtMs: number;
+  #refusedInARow = 0;
   #status: ConnectionStatus = "connecting";
   #principal: string | undefined;
   #busy = false;
   #authTimer: TimerId | undefined;
   #authRequired: boolean;
+  #closeSent: { code: number; reason: string } | undefined;
 
   constructor(options: ConnectionOptions) {
     this.clientId = options.clientId;
+    this.address = options.address;
     this.#socket = options.socket;
     this.#router = options.router;
     this.#clock = options.clock;
@@ -85,16 +104,23 @@ export class Connection implements ConnectionContext {
     this.#principal = options.principal;
     this.#authRequired = options.authRequired;
     this.#onFrame = options.onFrame;
+    this.#onAuthenticated = options.onAuthenticated;
     this.#onStopped = options.onStopped;
+    this.#tokens = burstOf(options.limits.messagesPerSecond);
     this.#mailbox = new Mailbox({ capacity: options.limits.mailboxCapacity, overflow: "reject" });
     this.tasks = new TaskScope(this.#controller.signal);
     this.#idSuffix = `,"client_id":${JSON.stringify(options.clientId)}}`;
-    this.openedAtMs = this.lastSeenMs = options.clock.now();
+    this.openedAtMs = this.lastSeenMs = this.#tokensAtMs = options.clock.now();
 
     const socket = options.socket;
     socket.onopen = () => this.#onOpen();
     socket.onmessage = (ev) => this.#onMessage(ev.data);
-    socket.onclose = (ev) => this.stop(ev.code, ev.reason || "closed by peer");
+    // A close we started is logged with our code and reason, whatever the peer answered.
+    socket.onclose = (ev) =>
+      this.stop(
+        this.#closeSent?.code ?? ev.code,
+        this.#closeSent?.reason ?? (ev.reason || "closed by peer"),
+      );
     socket.onerror = (ev) => {
       this.#logger.debug("ws_error", {
         client_id: this.clientId,
@@ -129,10 +155,27 @@ export class Connection implements ConnectionContext {
     return this.#socket.bufferedAmount;
   }
 
-  authenticate(principal: string): void {
-    this.#principal = principal;
+  /**
+   * Marks the connection authenticated as `principal`, if a connection slot
+   * is free; otherwise tells the client (`too_many_connections`), closes with
+   * 1013 and returns false.
+   */
+  authenticate(principal: string): boolean {
     if (this.#authTimer !== undefined) this.#clock.clearTimeout(this.#authTimer);
     this.#authTimer = undefined;
+    if (this.#principal === undefined && this.#authRequired && !this.#onAuthenticated(this)) {
+      sendError(
+        this,
+        new ChatError(
+          "too_many_connections",
+          "Too many connections: the server is at its connection limit, try again later",
+        ),
+      );
+      this.close(CloseCode.tryAgainLater, "server at its connection limit");
+      return false;
+    }
+    this.#principal = principal;
+    return true;
   }
 
   /**
@@ -147,15 +190,13 @@ export class Connection implements ConnectionContext {
       return false;
     }
     const json = JSON.stringify(body);
-    if (utf8LengthExceeds(json, this.#limits.maxMessageBytes - 128)) {
+    const limit = this.#limits.maxOutboundBytes;
+    if (utf8LengthExceeds(json, limit - 128)) {
       if (body.type === "error") {
         // Every error reaches its client: an oversized message is cut, not dropped.
         const { message } = body.error;
         // Up to 3 UTF-8 bytes per character; the rest of the event is bounded (ids ≤ 128).
-        const keep = Math.min(
-          MAX_ERROR_MESSAGE_CHARS,
-          Math.floor((this.#limits.maxMessageBytes - 512) / 3),
-        );
+        const keep = Math.min(MAX_ERROR_MESSAGE_CHARS, Math.floor((limit - 512) / 3));
         if (message.length <= keep) return false; // cannot happen: the rest is bounded
         return this.send({
           ...body,
@@ -167,7 +208,7 @@ export class Connection implements ConnectionContext {
         this,
         new ChatError(
           "response_too_large",
-          `Cannot send "${body.type}": it exceeds the message size limit (${this.#limits.maxMessageBytes} bytes)`,
+          `Cannot send "${body.type}": it exceeds the outbound size limit (${limit} bytes)`,
         ),
         body.request_id,
       );
@@ -182,6 +223,7 @@ export class Connection implements ConnectionContext {
   close(code: number, reason: string): void {
     if (this.#status === "closing" || this.#status === "closed") return;
     this.#status = "closing";
+    this.#closeSent = { code, reason };
     this.closingSinceMs = this.#clock.now();
     this.#controller.abort(new ChatError("cancelled", `Connection closing: ${reason}`));
     this.#mailbox.close();
@@ -240,6 +282,8 @@ export class Connection implements ConnectionContext {
     if (this.#status !== "open") return;
     this.lastSeenMs = this.#clock.now();
     this.#onFrame();
+    // Every frame counts, before any decoding: undecodable ones too.
+    if (!this.#withinRate()) return;
     const limit = this.#limits.maxMessageBytes;
     if (typeof data !== "string") {
       const size = data instanceof ArrayBuffer
@@ -277,6 +321,37 @@ export class Connection implements ConnectionContext {
     if (!this.#busy) this.#drain();
   }
 
+  /**
+   * The inbound rate limit (token bucket). A frame over it is answered with
+   * `too_many_messages` and dropped; a client that goes on sending for
+   * another burst's worth of refused frames is closed with 4003.
+   */
+  #withinRate(): boolean {
+    const perSecond = this.#limits.messagesPerSecond;
+    if (perSecond === 0) return true;
+    const now = this.lastSeenMs;
+    const burst = burstOf(perSecond);
+    this.#tokens = Math.min(burst, this.#tokens + (now - this.#tokensAtMs) * perSecond / 1000);
+    this.#tokensAtMs = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      this.#refusedInARow = 0;
+      return true;
+    }
+    if (++this.#refusedInARow > burst) {
+      this.close(CloseCode.tooManyMessages, "too many messages");
+      return false;
+    }
+    sendError(
+      this,
+      new ChatError(
+        "too_many_messages",
+        `Too many messages: the limit is ${perSecond} per second per connection`,
+      ),
+    );
+    return false;
+  }
+
   #tooLarge(size: number | undefined): void {
     const limit = this.#limits.maxMessageBytes;
     sendError(
@@ -309,4 +384,9 @@ export class Connection implements ConnectionContext {
     }
     this.#busy = false;
   }
+}
+
+/** Frames a connection may send at once: two seconds' worth. */
+function burstOf(messagesPerSecond: number): number {
+  return Math.max(1, messagesPerSecond * 2);
 }

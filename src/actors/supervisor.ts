@@ -1,9 +1,15 @@
 /**
- * Supervisor: admits or refuses connections against the limit, keeps the
+ * Supervisor: admits or refuses connections against the limits, keeps the
  * registry and the statistics, runs ONE liveness sweep for every connection
  * on one timer, reconciles its registry with socket state (a connection whose
  * socket closed without a `close` event, or whose close handshake stalled, is
  * stopped and dropped) and shuts everything down in order.
+ *
+ * Admission: an authenticated connection (a key in the upgrade request, or
+ * no keys configured) takes one of `maxConnections` slots; a socket that
+ * still owes its `auth` frame takes no slot but one of `maxPendingAuth`, and
+ * asks for a slot when it authenticates. Every client address holds at most
+ * `maxConnectionsPerIp` connections of either kind.
  *
  * Supervision policy: connections are `temporary` children (never
  * restarted); a handler crash becomes an `error` event and the connection
@@ -18,7 +24,12 @@ import type { Clock, TimerId } from "../core/clock.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 
 export interface SupervisorOptions {
+  /** Authenticated connections (WS_MAX_CONNECTIONS). */
   maxConnections: number;
+  /** Sockets still owing their `auth` frame (WS_MAX_PENDING_AUTH). */
+  maxPendingAuth: number;
+  /** Connections per client address (WS_MAX_CONNECTIONS_PER_IP). */
+  maxConnectionsPerIp: number;
   /** Period of the liveness sweep. */
   heartbeatIntervalMs: number;
   /** Silence after which a connection is closed with 4000. */
@@ -33,8 +44,14 @@ export interface SupervisorOptions {
 
 export type SupervisorStatus = "running" | "draining" | "stopped";
 
-/** Why `admit` refused, for the HTTP answer. */
-export type Refusal = "at_capacity" | "shutting_down";
+/** Why `admit` would refuse, for the HTTP answer. */
+export type Refusal = "at_capacity" | "too_many_pending" | "too_many_per_ip" | "shutting_down";
+
+/** Who is knocking: its address, and whether it proved a key already. */
+export interface Applicant {
+  address: string;
+  authenticated: boolean;
+}
 
 type SupervisorMsg =
   | { type: "stopped"; conn: Connection; code: number; reason: string }
@@ -46,7 +63,10 @@ export class Supervisor {
   readonly #startedAtMs: number;
   #status: SupervisorStatus = "running";
   #sweepTimer: TimerId | undefined;
-  #totalConnections = 0;
+  /** Connections holding a slot (authenticated); the rest of the registry is pending. */
+  #admitted = 0;
+  readonly #perAddress = new Map<string, number>();
+  #acceptedConnections = 0;
   #totalMessages = 0;
   #idle: (() => void) | undefined;
 
@@ -68,10 +88,17 @@ export class Supervisor {
     return this.#registry.size;
   }
 
-  /** Why a new connection would be refused now, or undefined if it would be admitted. */
-  refusal(): Refusal | undefined {
+  /** Why `applicant` would be refused now, or undefined if it would be admitted. */
+  refusal(applicant: Applicant): Refusal | undefined {
     if (this.#status !== "running") return "shutting_down";
-    if (this.#registry.size >= this.#opts.maxConnections) return "at_capacity";
+    if ((this.#perAddress.get(applicant.address) ?? 0) >= this.#opts.maxConnectionsPerIp) {
+      return "too_many_per_ip";
+    }
+    if (applicant.authenticated) {
+      if (this.#admitted >= this.#opts.maxConnections) return "at_capacity";
+    } else if (this.#registry.size - this.#admitted >= this.#opts.maxPendingAuth) {
+      return "too_many_pending";
+    }
     return undefined;
   }
 
@@ -81,9 +108,10 @@ export class Supervisor {
    */
   admit(
     socket: WebSocket,
-    auth: { principal: string | undefined; authRequired: boolean },
+    auth: { principal: string | undefined; authRequired: boolean; address: string },
   ): Connection {
-    const refusal = this.refusal();
+    const authenticated = !auth.authRequired;
+    const refusal = this.refusal({ address: auth.address, authenticated });
     if (refusal !== undefined) throw new RangeError(`Cannot admit connection: ${refusal}`);
     const conn = new Connection({
       socket,
@@ -92,25 +120,47 @@ export class Supervisor {
       clock: this.#opts.clock,
       logger: this.#opts.logger,
       limits: this.#opts.limits,
+      address: auth.address,
       principal: auth.principal,
       authRequired: auth.authRequired,
       onFrame: () => this.#totalMessages++,
+      onAuthenticated: () => {
+        if (this.#status !== "running" || this.#admitted >= this.#opts.maxConnections) return false;
+        this.#admitted++;
+        return true;
+      },
       onStopped: (c, code, reason) => this.send({ type: "stopped", conn: c, code, reason }),
     });
     this.#registry.set(conn.clientId, conn);
-    this.#totalConnections++;
-    this.#opts.logger.info("ws_open", { client_id: conn.clientId, active: this.#registry.size });
+    if (authenticated) this.#admitted++;
+    this.#perAddress.set(auth.address, (this.#perAddress.get(auth.address) ?? 0) + 1);
+    this.#acceptedConnections++;
+    this.#opts.logger.info("ws_open", {
+      client_id: conn.clientId,
+      client: auth.address,
+      pending_auth: !authenticated,
+      active: this.#registry.size,
+    });
     return conn;
   }
 
-  /** `status_response.data` and `GET /ws/status`. */
+  /**
+   * `status_response.data` and `GET /ws/status`, meaning what the original
+   * service meant: connections registered now, those of them authenticated
+   * and live, messages received since start.
+   */
   stats(): StatusData {
+    let active = 0;
+    for (const conn of this.#registry.values()) {
+      if (conn.status === "open" && conn.authenticated) active++;
+    }
     return {
-      total_connections: this.#totalConnections,
-      active_connections: this.#registry.size,
+      total_connections: this.#registry.size,
+      active_connections: active,
       total_messages: this.#totalMessages,
       max_connections: this.#opts.maxConnections,
       uptime: (this.#opts.clock.now() - this.#startedAtMs) / 1000,
+      accepted_connections: this.#acceptedConnections,
     };
   }
 
@@ -124,8 +174,13 @@ export class Supervisor {
   #receive(msg: SupervisorMsg): void {
     switch (msg.type) {
       case "stopped": {
-        if (this.#registry.get(msg.conn.clientId) !== msg.conn) return;
-        this.#registry.delete(msg.conn.clientId);
+        const conn = msg.conn;
+        if (this.#registry.get(conn.clientId) !== conn) return;
+        this.#registry.delete(conn.clientId);
+        if (conn.authenticated) this.#admitted--;
+        const left = (this.#perAddress.get(conn.address) ?? 1) - 1;
+        if (left === 0) this.#perAddress.delete(conn.address);
+        else this.#perAddress.set(conn.address, left);
         this.#opts.logger.info("ws_close", {
           client_id: msg.conn.clientId,
           code: msg.code,

@@ -19,6 +19,11 @@ export const ERROR_CODES = {
   mailbox_full: ["rate_limit_error", 429, "Too many messages queued on this connection"],
   too_many_messages: ["rate_limit_error", 429, "Per-connection message rate exceeded"],
   too_many_streams: ["rate_limit_error", 429, "Concurrent streams per connection exceeded"],
+  too_many_connections: [
+    "rate_limit_error",
+    503,
+    "The server is at WS_MAX_CONNECTIONS (after `auth`: then close 1013)",
+  ],
   duplicate_request_id: [
     "invalid_request_error",
     409,

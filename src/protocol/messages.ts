@@ -106,11 +106,17 @@ export const HeartbeatResponse = z.object({
 export const Pong = z.object({ type: z.literal("pong"), ...outboundBase });
 
 export const StatusData = z.object({
+  /** Connections registered now (authenticated or still owing their `auth` frame). */
   total_connections: z.number().int(),
+  /** Those of them that are authenticated and open. */
   active_connections: z.number().int(),
+  /** Inbound frames received since start. */
   total_messages: z.number().int(),
   max_connections: z.number().int(),
+  /** Server uptime, seconds. */
   uptime: z.number(),
+  /** Connections accepted since start (cumulative). */
+  accepted_connections: z.number().int(),
 });
 export type StatusData = z.infer<typeof StatusData>;
 

@@ -21,8 +21,12 @@ export interface ConnectionContext {
   readonly tasks: TaskScope;
   /** Sends an event; false when the connection can no longer take it. */
   send(body: OutboundBody): boolean;
-  /** Marks the connection authenticated as `principal` (auth handler only). */
-  authenticate(principal: string): void;
+  /**
+   * Marks the connection authenticated as `principal` (auth handler only).
+   * False when no connection slot is free: the client was told and the
+   * connection is closing.
+   */
+  authenticate(principal: string): boolean;
   /** Closes the connection with a documented close code. */
   close(code: number, reason: string): void;
 }

@@ -9,6 +9,7 @@ import { Supervisor } from "../actors/supervisor.ts";
 import { Logger } from "../core/logger.ts";
 import type { Router } from "../router/router.ts";
 import { ApiKeys } from "../security/api_keys.ts";
+import { RequestPolicy } from "../security/request_policy.ts";
 import { createHttpHandler, type HttpHandler } from "./http_handler.ts";
 import { InFlight } from "./in_flight.ts";
 import { createRestApi } from "./rest/mod.ts";
@@ -40,23 +41,25 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   // router: the closure runs only once messages flow, after both exist.
   const router = createRouter({
     stats: () => supervisor.stats(),
-    clock,
     logger,
-    messagesPerSecond: settings.ws.messagesPerSecond,
     keys,
     engine: services.engine,
     maxStreamsPerConnection: settings.ws.maxStreamsPerConnection,
-    maxMessageBytes: settings.ws.maxMessageBytes,
+    maxOutboundBytes: settings.ws.maxOutboundBytes,
     draining: () => supervisor.status !== "running",
     useToolsDefault: settings.useToolsDefault,
     streamDefault: settings.streamDefault,
   });
   const supervisor: Supervisor = new Supervisor({
     maxConnections: settings.ws.maxConnections,
+    maxPendingAuth: settings.ws.maxPendingAuth,
+    maxConnectionsPerIp: settings.ws.maxConnectionsPerIp,
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     connectionTimeoutMs: settings.ws.connectionTimeoutMs,
     limits: {
       maxMessageBytes: settings.ws.maxMessageBytes,
+      maxOutboundBytes: settings.ws.maxOutboundBytes,
+      messagesPerSecond: settings.ws.messagesPerSecond,
       maxBufferedBytes: settings.ws.maxBufferedBytes,
       mailboxCapacity: settings.ws.mailboxCapacity,
       authTimeoutMs: settings.ws.authTimeoutMs,
@@ -69,7 +72,12 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     supervisor,
     router,
     keys,
-    allowedOrigins: settings.allowedOrigins,
+    policy: new RequestPolicy({
+      keysRequired: keys.required,
+      allowedHosts: settings.allowedHosts,
+      allowedOrigins: settings.allowedOrigins,
+      trustedProxies: settings.trustedProxies,
+    }),
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     logger,
     rest: createRestApi({ settings, services, keys, logger, inFlight }),

@@ -20,7 +20,7 @@ function context(principal = "") {
     signal: controller.signal,
     tasks: new TaskScope(controller.signal),
     send: (body) => (sent.push(body as Sent), true),
-    authenticate() {},
+    authenticate: () => true,
     close() {},
   };
   return { ctx, sent, disconnect: () => controller.abort() };

@@ -15,7 +15,7 @@ function fakeContext(): ConnectionContext & { sent: OutboundBody[] } {
     signal: controller.signal,
     tasks: new TaskScope(controller.signal),
     send: (body) => (sent.push(body), true),
-    authenticate() {},
+    authenticate: () => true,
     close() {},
   };
 }

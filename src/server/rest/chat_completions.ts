@@ -118,6 +118,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
     includeUsage: body.stream_options?.include_usage === true,
   });
   return sseResponse(payloads, {
+    keepAliveMs: settings.sseKeepAliveMs,
     onCancel: () => ac.abort(),
     onEnd: (outcome) => {
       ac.abort();

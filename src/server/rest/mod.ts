@@ -8,7 +8,7 @@
  */
 import type { LogFields } from "../../core/logger.ts";
 import { bearerToken } from "../../security/api_keys.ts";
-import type { HttpHandler } from "../http_handler.ts";
+import type { RoutedHandler } from "../http_handler.ts";
 import { errorResponse } from "../responses.ts";
 import { chatCompletions } from "./chat_completions.ts";
 import { HttpError, toHttpError } from "./errors.ts";
@@ -53,7 +53,7 @@ export const REST_ROUTES: readonly { method: string; path: string; handle: Route
 ];
 
 /** Builds the `/v1/*` handler; mounted by the HTTP handler. */
-export function createRestApi(deps: RestDeps): HttpHandler {
+export function createRestApi(deps: RestDeps): RoutedHandler {
   const routes: Route[] = REST_ROUTES.map(({ method, path, handle }) => ({
     method,
     pattern: new URLPattern({ pathname: path }),
@@ -61,14 +61,14 @@ export function createRestApi(deps: RestDeps): HttpHandler {
   }));
   const { logger } = deps;
 
-  return async (req) => {
+  return async (req, { requestId, client }) => {
     const started = performance.now();
     const url = new URL(req.url);
-    const requestId = `req_${crypto.randomUUID().replaceAll("-", "")}`;
     let deferred = false;
     const log = (status: number, fields?: LogFields) =>
       logger.info("http_request", {
         request_id: requestId,
+        client: client.address,
         method: req.method,
         path: url.pathname,
         status,
@@ -109,7 +109,6 @@ export function createRestApi(deps: RestDeps): HttpHandler {
     }
     // Drain an unread body (401, 404, 405) so the connection can be reused.
     if (!req.bodyUsed && req.body) await req.body.cancel().catch(() => {});
-    if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
     if (!deferred || response.status !== 200) {
       exit();
       log(response.status);

@@ -12,10 +12,14 @@ export const SSE_HEADERS: Record<string, string> = {
   "x-accel-buffering": "no",
 };
 
+const KEEP_ALIVE = new TextEncoder().encode(": keep-alive\n\n");
+
 /** How an SSE stream ended. */
 export type SseOutcome = "completed" | "cancelled" | "failed";
 
 export interface SseOptions {
+  /** Period of `: keep-alive` comments while nothing else is sent (proxies drop silent streams). */
+  keepAliveMs: number;
   /** The client cancelled the body (disconnected): abort the work behind `payloads`. */
   onCancel(): void;
   /** Called exactly once when the stream is over, however it ended. */
@@ -31,12 +35,24 @@ export interface SseOptions {
 export function sseResponse(payloads: AsyncGenerator<string>, options: SseOptions): Response {
   const encoder = new TextEncoder();
   let ended = false;
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
+  let lastSentMs = performance.now();
   const end = (outcome: SseOutcome) => {
     if (ended) return;
     ended = true;
+    clearInterval(keepAlive);
     options.onEnd(outcome);
   };
   const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      // Checked twice a period rather than re-armed per event: the silence
+      // before a comment is one to one and a half periods.
+      keepAlive = setInterval(() => {
+        if (ended || performance.now() - lastSentMs < options.keepAliveMs) return;
+        lastSentMs = performance.now();
+        controller.enqueue(KEEP_ALIVE);
+      }, options.keepAliveMs / 2);
+    },
     async pull(controller) {
       if (ended) return;
       try {
@@ -47,6 +63,7 @@ export function sseResponse(payloads: AsyncGenerator<string>, options: SseOption
           end("completed");
           return;
         }
+        lastSentMs = performance.now();
         controller.enqueue(encoder.encode(`data: ${next.value}\n\n`));
       } catch {
         if (ended) return;
