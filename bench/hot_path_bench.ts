@@ -18,6 +18,7 @@ import { decodeFrame } from "../src/protocol/decode.ts";
 import { Ping } from "../src/protocol/messages.ts";
 import type { ConnectionContext } from "../src/router/router.ts";
 import { createApp } from "../src/server/app.ts";
+import { Attachments } from "../src/generations/mod.ts";
 
 const FRAME = '{"type":"ping"}';
 const FRAME_WITH_ID = '{"type":"ping","request_id":"r-123"}';
@@ -47,7 +48,7 @@ const ctx: ConnectionContext = {
   principal: "",
   authenticated: true,
   signal: new AbortController().signal,
-  tasks: undefined as unknown as ConnectionContext["tasks"],
+  attachments: new Attachments(),
   send(body) {
     const json = JSON.stringify(body);
     sink += `${json.slice(0, -1)},"timestamp":${Date.now() / 1000}${ID_SUFFIX}`.length;

@@ -36,6 +36,16 @@ export const DEFAULTS = {
   maxRequestBytes: 4 * 1024 * 1024,
   /** Seconds between `: keep-alive` comments of an otherwise silent SSE response. */
   sseKeepAliveSeconds: 15,
+  /** Seconds a running reply with no subscriber lives on before it is cancelled. */
+  streamDetachedLimitSeconds: 120,
+  /** Seconds a finished reply stays resumable. */
+  streamResumeWindowSeconds: 120,
+  /** Event-log bytes kept per reply (oldest events trimmed beyond). */
+  streamResumeMaxBytes: 4 * 1024 * 1024,
+  /** Event-log bytes kept per node (oldest finished logs evicted first). */
+  streamResumeTotalBytes: 64 * 1024 * 1024,
+  /** Sockets or responses subscribed to one reply at once. */
+  streamMaxSubscribers: 8,
   dataDir: "./data",
   mcpConfigPath: "config/mcp.json",
   personalitiesDir: "personalities",

@@ -103,6 +103,14 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_PERIOD: secondsAsMs(0, 600, DEFAULTS.shutdownGraceSeconds),
   HTTP_MAX_REQUEST_BYTES: int(1024, 256 * 1024 * 1024, DEFAULTS.maxRequestBytes),
   SSE_KEEPALIVE_INTERVAL: secondsAsMs(0.01, 3600, DEFAULTS.sseKeepAliveSeconds),
+  STREAM_DETACHED_LIMIT: secondsAsMs(0.01, 86_400, DEFAULTS.streamDetachedLimitSeconds),
+  STREAM_RESUME_WINDOW: secondsAsMs(0, 86_400, DEFAULTS.streamResumeWindowSeconds),
+  STREAM_RESUME_MAX_BYTES: int(1024, 1024 * 1024 * 1024, DEFAULTS.streamResumeMaxBytes),
+  STREAM_RESUME_TOTAL_BYTES: int(1024, 64 * 1024 * 1024 * 1024, DEFAULTS.streamResumeTotalBytes),
+  STREAM_MAX_SUBSCRIBERS: int(1, 1000, DEFAULTS.streamMaxSubscribers),
+  YYCHAT_NODE_ID: z.string().trim().optional()
+    .transform((raw) => raw || `node-${crypto.randomUUID().slice(0, 8)}`)
+    .pipe(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1 to 64 of A-Z a-z 0-9 . _ -")),
   YYCHAT_DATA_DIR: str(DEFAULTS.dataDir),
   YYCHAT_MCP_CONFIG: str(DEFAULTS.mcpConfigPath),
   YYCHAT_PERSONALITIES_DIR: str(DEFAULTS.personalitiesDir),
@@ -177,6 +185,18 @@ export interface Settings {
   maxRequestBytes: number;
   /** Period of `: keep-alive` comments on an SSE response that is otherwise silent. */
   sseKeepAliveMs: number;
+  /** Resumable generations (SPEC §9). */
+  streams: {
+    /** A running generation nobody listens to is cancelled after this. */
+    detachedLimitMs: number;
+    /** How long a finished generation stays resumable. */
+    resumeWindowMs: number;
+    maxBytesPerGeneration: number;
+    maxTotalBytes: number;
+    maxSubscribers: number;
+  };
+  /** This node's name in logs and status (cluster mode). */
+  nodeId: string;
   dataDir: string;
   mcpConfigPath: string;
   personalitiesDir: string;
@@ -242,6 +262,14 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     shutdownGraceMs: e.SHUTDOWN_GRACE_PERIOD,
     maxRequestBytes: e.HTTP_MAX_REQUEST_BYTES,
     sseKeepAliveMs: e.SSE_KEEPALIVE_INTERVAL,
+    streams: {
+      detachedLimitMs: e.STREAM_DETACHED_LIMIT,
+      resumeWindowMs: e.STREAM_RESUME_WINDOW,
+      maxBytesPerGeneration: e.STREAM_RESUME_MAX_BYTES,
+      maxTotalBytes: e.STREAM_RESUME_TOTAL_BYTES,
+      maxSubscribers: e.STREAM_MAX_SUBSCRIBERS,
+    },
+    nodeId: e.YYCHAT_NODE_ID,
     dataDir: e.YYCHAT_DATA_DIR,
     mcpConfigPath: e.YYCHAT_MCP_CONFIG,
     personalitiesDir: e.YYCHAT_PERSONALITIES_DIR,

@@ -8,26 +8,23 @@ import { AuthGate } from "../src/router/auth_gate.ts";
 import { Router } from "../src/router/router.ts";
 import { errorMessage } from "../src/core/spawn.ts";
 import type { ApiKeys } from "../src/security/api_keys.ts";
-import type { ChatRunner } from "../src/core/chat.ts";
+import type { GenerationRegistry } from "../src/generations/mod.ts";
 import { AuthHandler } from "./auth.ts";
 import { CancelHandler } from "./cancel.ts";
 import { GetStatusHandler } from "./get_status.ts";
 import { HeartbeatHandler } from "./heartbeat.ts";
 import { PingHandler } from "./ping.ts";
-import { chunkCharsFor, TextMessageHandler } from "./text_message.ts";
+import { ResumeHandler } from "./resume.ts";
+import { TextMessageHandler } from "./text_message.ts";
 
 export interface RouterDeps {
   /** The supervisor's statistics (`get_status`). */
   stats: () => StatusData;
   logger: Logger;
   keys: ApiKeys;
-  /** The chat engine behind `text_message`. */
-  engine: ChatRunner;
+  /** The generation layer behind `text_message`, `resume` and `cancel`. */
+  generations: GenerationRegistry;
   maxStreamsPerConnection: number;
-  /** WS_MAX_OUTBOUND_BYTES: stream chunks are cut to fit it. */
-  maxOutboundBytes: number;
-  /** Whether the server is shutting down (new streams are refused). */
-  draining: () => boolean;
   useToolsDefault: boolean;
   streamDefault: boolean;
 }
@@ -43,10 +40,8 @@ export function createRouter(deps: RouterDeps): Router {
     .register("heartbeat", new HeartbeatHandler())
     .register("ping", new PingHandler())
     .register("get_status", new GetStatusHandler(deps.stats))
-    .register(
-      "text_message",
-      new TextMessageHandler({ ...deps, maxChunkChars: chunkCharsFor(deps.maxOutboundBytes) }),
-    )
+    .register("text_message", new TextMessageHandler(deps))
+    .register("resume", new ResumeHandler(deps))
     .register("cancel", new CancelHandler());
   return router;
 }

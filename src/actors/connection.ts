@@ -15,7 +15,7 @@ import type { ConnectionContext, Router } from "../router/router.ts";
 import { sendError } from "../router/router.ts";
 import type { Clock, TimerId } from "../core/clock.ts";
 import { Mailbox } from "./mailbox.ts";
-import { TaskScope } from "../core/task_scope.ts";
+import { Attachments } from "../generations/attachments.ts";
 
 /** Longest `error.message` sent when an error event would exceed the size limit. */
 const MAX_ERROR_MESSAGE_CHARS = 1024;
@@ -64,7 +64,8 @@ export interface ConnectionOptions {
 export class Connection implements ConnectionContext {
   readonly clientId: string;
   readonly address: string;
-  readonly tasks: TaskScope;
+  /** The replies this connection is subscribed to; a disconnect only detaches them. */
+  readonly attachments = new Attachments();
   readonly openedAtMs: number;
   /** Clock time of the last inbound frame (any frame refreshes liveness). */
   lastSeenMs: number;
@@ -108,7 +109,6 @@ export class Connection implements ConnectionContext {
     this.#onStopped = options.onStopped;
     this.#tokens = burstOf(options.limits.messagesPerSecond);
     this.#mailbox = new Mailbox({ capacity: options.limits.mailboxCapacity, overflow: "reject" });
-    this.tasks = new TaskScope(this.#controller.signal);
     this.#idSuffix = `,"client_id":${JSON.stringify(options.clientId)}}`;
     this.openedAtMs = this.lastSeenMs = this.#tokensAtMs = options.clock.now();
 
@@ -227,6 +227,7 @@ export class Connection implements ConnectionContext {
     this.closingSinceMs = this.#clock.now();
     this.#controller.abort(new ChatError("cancelled", `Connection closing: ${reason}`));
     this.#mailbox.close();
+    this.attachments.detachAll("disconnect");
     try {
       this.#socket.close(code, reason);
     } catch {
@@ -243,6 +244,7 @@ export class Connection implements ConnectionContext {
     this.#status = "closed";
     this.#controller.abort(new ChatError("cancelled", `Connection closed: ${reason}`));
     this.#mailbox.close();
+    this.attachments.detachAll("disconnect");
     if (this.#authTimer !== undefined) this.#clock.clearTimeout(this.#authTimer);
     this.#authTimer = undefined;
     const socket = this.#socket;

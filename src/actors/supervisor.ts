@@ -17,7 +17,6 @@
  */
 import type { Logger } from "../core/logger.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
-import { ChatError } from "../core/errors.ts";
 import type { StatusData } from "../protocol/messages.ts";
 import type { Router } from "../router/router.ts";
 import type { Clock, TimerId } from "../core/clock.ts";
@@ -232,30 +231,29 @@ export class Supervisor {
   }
 
   /**
-   * Graceful shutdown: refuse new connections, tell clients, give running
-   * streams up to `graceMs` to finish, cancel the rest, close every
-   * connection with 1001, and wait (bounded) until all are released.
+   * Graceful shutdown: refuse new connections, tell clients, let `settle`
+   * finish the running replies (the generation registry waits up to the
+   * grace period, then cancels the rest while the sockets are still open, so
+   * each client still gets its `stream_end{finish_reason:"cancelled"}`),
+   * close every connection with 1001, and wait (bounded) until all are
+   * released.
    */
-  async shutdown(graceMs: number): Promise<void> {
+  async shutdown(
+    graceMs: number,
+    settle: () => Promise<void> = () => Promise.resolve(),
+  ): Promise<void> {
     if (this.#status !== "running") return;
     this.#status = "draining";
     const { clock, logger } = this.#opts;
     logger.info("supervisor_draining", { active: this.#registry.size, grace_ms: graceMs });
-    const conns = [...this.#registry.values()];
-    for (const conn of conns) {
+    for (const conn of this.#registry.values()) {
       conn.send({
         type: "server_shutdown",
         message: "Server is shutting down; running replies may finish, then the connection closes",
         grace_seconds: graceMs / 1000,
       });
     }
-    const streamsSettled = () => Promise.all(conns.map((c) => c.tasks.settled()));
-    await within(streamsSettled(), graceMs, clock);
-    // Streams past the grace period are cancelled while the sockets are still
-    // open, so each client still gets its `stream_end{finish_reason:"cancelled"}`.
-    const cancelled = new ChatError("cancelled", "Server shutting down");
-    for (const conn of conns) conn.tasks.cancelAll(cancelled);
-    await within(streamsSettled(), 1000, clock);
+    await settle();
     for (const conn of this.#registry.values()) {
       conn.close(CloseCode.goingAway, "server shutting down");
     }

@@ -30,6 +30,16 @@ export const ERROR_CODES = {
     "A stream with this `request_id` is running",
   ],
   unknown_request: ["invalid_request_error", 404, "`cancel` names no running stream"],
+  resume_unavailable: [
+    "invalid_request_error",
+    404,
+    "The generation to resume is unknown, expired, or the token does not match",
+  ],
+  too_many_subscribers: [
+    "rate_limit_error",
+    429,
+    "The generation already has STREAM_MAX_SUBSCRIBERS subscribers",
+  ],
   auth_required: ["authentication_error", 401, "Send an `auth` frame first"],
   auth_failed: ["authentication_error", 401, "The token is not valid"],
   personality_not_found: ["invalid_request_error", 400, "Unknown `personality_id`"],

@@ -14,6 +14,7 @@ import { createHttpHandler, type HttpHandler } from "./http_handler.ts";
 import { InFlight } from "./in_flight.ts";
 import { createRestApi } from "./rest/mod.ts";
 import { createServices, type Services } from "./services.ts";
+import { chunkCharsFor, GenerationRegistry, MemoryEventLog } from "../generations/mod.ts";
 
 export interface AppOptions {
   clock?: Clock;
@@ -27,6 +28,7 @@ export interface App {
   readonly supervisor: Supervisor;
   readonly router: Router;
   readonly services: Services;
+  readonly generations: GenerationRegistry;
   /** Drains connections (bounded by the settings' grace period) and releases everything. */
   shutdown(): Promise<void>;
 }
@@ -39,14 +41,26 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const inFlight = new InFlight();
   // The router's get_status handler reads the supervisor, which needs the
   // router: the closure runs only once messages flow, after both exist.
+  const generations = new GenerationRegistry({
+    runner: services.engine,
+    log: new MemoryEventLog({
+      maxBytesPerGeneration: settings.streams.maxBytesPerGeneration,
+      maxTotalBytes: settings.streams.maxTotalBytes,
+      resumeWindowMs: settings.streams.resumeWindowMs,
+    }),
+    clock,
+    logger,
+    nodeId: settings.nodeId,
+    maxChunkChars: chunkCharsFor(settings.ws.maxOutboundBytes),
+    detachedLimitMs: settings.streams.detachedLimitMs,
+    maxSubscribers: settings.streams.maxSubscribers,
+  });
   const router = createRouter({
     stats: () => supervisor.stats(),
     logger,
     keys,
-    engine: services.engine,
+    generations,
     maxStreamsPerConnection: settings.ws.maxStreamsPerConnection,
-    maxOutboundBytes: settings.ws.maxOutboundBytes,
-    draining: () => supervisor.status !== "running",
     useToolsDefault: settings.useToolsDefault,
     streamDefault: settings.streamDefault,
   });
@@ -80,7 +94,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     }),
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     logger,
-    rest: createRestApi({ settings, services, keys, logger, inFlight }),
+    rest: createRestApi({ settings, services, generations, keys, logger, inFlight }),
     // Public, so counts and kinds only: names and ids are behind the key (/v1/*).
     health: () => {
       const mcp = services.mcp.servers();
@@ -99,13 +113,19 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     supervisor,
     router,
     services,
+    generations,
     shutdown() {
       // Both front doors drain (new work is refused meanwhile), then the
       // services they use are closed.
+      // Replies (both doors) get the grace period, then are cancelled while
+      // their sockets and responses are still open.
       stopped ??= Promise.all([
-        supervisor.shutdown(settings.shutdownGraceMs),
+        supervisor.shutdown(
+          settings.shutdownGraceMs,
+          () => generations.drain(settings.shutdownGraceMs),
+        ),
         inFlight.drain(settings.shutdownGraceMs),
-      ]).then(() => services.close());
+      ]).then(() => generations.close()).then(() => services.close());
       return stopped;
     },
   };

@@ -4,6 +4,7 @@ import { Supervisor, type SupervisorOptions } from "../../src/actors/supervisor.
 import { silentLogger } from "../../src/core/logger.ts";
 import { Router } from "../../src/router/router.ts";
 import { ApiKeys } from "../../src/security/api_keys.ts";
+import { GenerationRegistry, MAX_CHUNK_CHARS, MemoryEventLog } from "../../src/generations/mod.ts";
 import { FakeClock } from "../helpers/fake_clock.ts";
 import { ScriptedEngine } from "../helpers/fake_engine.ts";
 import { FakeSocket } from "../helpers/fake_socket.ts";
@@ -19,14 +20,26 @@ const LIMITS = {
 
 function setup(overrides: Partial<SupervisorOptions> = {}, keys: string[] = []) {
   const clock = new FakeClock();
+  const generations = new GenerationRegistry({
+    runner: new ScriptedEngine(),
+    log: new MemoryEventLog({
+      maxBytesPerGeneration: 1 << 20,
+      maxTotalBytes: 1 << 20,
+      resumeWindowMs: 1000,
+    }),
+    clock,
+    logger: silentLogger,
+    nodeId: "test",
+    maxChunkChars: MAX_CHUNK_CHARS,
+    detachedLimitMs: 60_000,
+    maxSubscribers: 4,
+  });
   const router = createRouter({
     stats: () => supervisor.stats(),
     logger: silentLogger,
     keys: new ApiKeys(keys),
-    engine: new ScriptedEngine(),
+    generations,
     maxStreamsPerConnection: 4,
-    maxOutboundBytes: LIMITS.maxOutboundBytes,
-    draining: () => supervisor.status !== "running",
     useToolsDefault: true,
     streamDefault: true,
   });
@@ -55,7 +68,7 @@ function setup(overrides: Partial<SupervisorOptions> = {}, keys: string[] = []) 
     socket.open();
     return { socket, conn };
   };
-  return { clock, supervisor, connect };
+  return { clock, supervisor, connect, generations };
 }
 
 Deno.test("Supervisor.refusal() admits up to maxConnections, then refuses until one leaves", () => {
@@ -218,17 +231,20 @@ Deno.test("Connection closes with 4002 (reconnect range) when the auth frame doe
 });
 
 Deno.test("Supervisor.shutdown() tells clients, waits for streams, closes with 1001, clears its timer", async () => {
-  const { clock, supervisor, connect } = setup();
-  const { socket, conn } = connect();
+  const { clock, supervisor, connect, generations } = setup();
+  await generations.close(); // its sweep timer is not the supervisor's
+  const { socket } = connect();
   let streamDone = false;
-  conn.tasks.start("s1", async (signal) => {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 20);
-      signal.addEventListener("abort", () => (clearTimeout(timer), resolve()));
-    });
-    streamDone = true;
-  }, () => {});
-  const done = supervisor.shutdown(10_000);
+  // The replies (the generation registry in the app) settle before sockets close.
+  const settle = () =>
+    new Promise<void>((resolve) =>
+      setTimeout(() => {
+        streamDone = true;
+        assert.equal(socket.closedWith, undefined, "still open while replies finish");
+        resolve();
+      }, 20)
+    );
+  const done = supervisor.shutdown(10_000, settle);
   assert.equal(supervisor.refusal({ address: "127.0.0.1", authenticated: true }), "shutting_down");
   assert.equal(socket.types().at(-1), "server_shutdown");
   await new Promise((r) => setTimeout(r, 40));

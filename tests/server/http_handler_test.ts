@@ -55,9 +55,11 @@ Deno.test("createHttpHandler() serves the public status routes without a port", 
         "get_status",
         "heartbeat",
         "ping",
+        "resume",
         "text_message",
       ]);
       assert.ok(types(body.outbound).includes("stream_chunk"));
+      assert.ok(types(body.outbound).includes("resume_ok"));
       assert.ok(types(body.outbound).includes("error"));
     });
   });

@@ -119,10 +119,10 @@ Deno.test("cancel aborts the upstream request and ends the stream as cancelled",
   });
 });
 
-Deno.test("a disconnect cancels the connection's streams upstream", async () => {
+Deno.test("with on_disconnect: cancel, a disconnect cancels the reply upstream", async () => {
   await withMockServer(async ({ mock, server, client }) => {
     mock.enqueue(textReply("a b c d e f g h i j k l m n o p", { chunkDelayMs: 100 }));
-    client.send({ type: "text_message", content: "talk" });
+    client.send({ type: "text_message", content: "talk", on_disconnect: "cancel" });
     await client.until("stream_chunk");
     await client.close();
     await mock.waitForAbort();

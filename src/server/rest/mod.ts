@@ -10,7 +10,7 @@ import type { LogFields } from "../../core/logger.ts";
 import { bearerToken } from "../../security/api_keys.ts";
 import type { RoutedHandler } from "../http_handler.ts";
 import { errorResponse } from "../responses.ts";
-import { chatCompletions } from "./chat_completions.ts";
+import { chatCompletions, resumeCompletionStream } from "./chat_completions.ts";
 import { HttpError, toHttpError } from "./errors.ts";
 import {
   callMcpTool,
@@ -39,6 +39,7 @@ interface Route {
 /** Every REST route, as data (the auth test enumerates the same list). */
 export const REST_ROUTES: readonly { method: string; path: string; handle: RouteHandler }[] = [
   { method: "POST", path: "/v1/chat/completions", handle: chatCompletions },
+  { method: "GET", path: "/v1/chat/completions/:id/stream", handle: resumeCompletionStream },
   { method: "GET", path: "/v1/models", handle: listModels },
   { method: "GET", path: "/v1/models/:id(.+)", handle: getModel },
   { method: "GET", path: "/v1/personalities", handle: listPersonalities },

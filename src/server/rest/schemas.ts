@@ -91,8 +91,28 @@ export const ChatCompletionRequest = z.object({
   conversation_id: ConversationId.nullish(),
   personality_id: z.string().trim().min(1).max(256).nullish(),
   use_tools: z.boolean().nullish(),
+  /**
+   * Keep generating when the client hangs up (the turn is stored, and the
+   * stream can be continued with `GET /v1/chat/completions/{id}/stream`).
+   */
+  background: z.boolean().nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
+
+/** `GET /v1/chat/completions/{id}/stream`: where to continue, and the resume token. */
+export const ResumeQuery = z.object({
+  /** `?starting_after=N` or `Last-Event-ID: N`: the last event the client saw. */
+  starting_after: z.string().optional().transform((raw, ctx) => {
+    if (raw === undefined || raw === "") return 0;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) {
+      ctx.addIssue({ code: "custom", message: `must be a non-negative integer (got "${raw}")` });
+      return z.NEVER;
+    }
+    return n;
+  }),
+  token: z.string({ message: "the x-yychat-resume-token header is required" }).min(1).max(256),
+});
 
 /** `POST /v1/tools/call` and `POST /v1/mcp/call` body. */
 export const ToolCallRequest = z.object({

@@ -1,5 +1,5 @@
 /**
- * Server-Sent Events for the REST API: pulls `data:` payloads from an async
+ * Server-Sent Events for the REST API: pulls events from an async
  * generator only as fast as the client reads (backpressure through the
  * response body), and reports a client that went away so the caller can
  * abort the upstream request.
@@ -27,12 +27,20 @@ export interface SseOptions {
   headers?: HeadersInit;
 }
 
+/** One SSE event: `id:` (the generation's `seq`), an optional `event:` name, one `data:` line. */
+export interface SseEvent {
+  id?: number;
+  event?: string;
+  data: string;
+}
+
 /**
- * A streaming response writing each yielded string as `data: <payload>\n\n`.
+ * A streaming response writing each yielded event as `id:`/`event:`/`data:`
+ * lines.
  * The generator must not throw for expected failures (it yields an error
  * event instead); an unexpected throw ends the stream as `failed`.
  */
-export function sseResponse(payloads: AsyncGenerator<string>, options: SseOptions): Response {
+export function sseResponse(payloads: AsyncGenerator<SseEvent>, options: SseOptions): Response {
   const encoder = new TextEncoder();
   let ended = false;
   let keepAlive: ReturnType<typeof setInterval> | undefined;
@@ -64,7 +72,12 @@ export function sseResponse(payloads: AsyncGenerator<string>, options: SseOption
           return;
         }
         lastSentMs = performance.now();
-        controller.enqueue(encoder.encode(`data: ${next.value}\n\n`));
+        const { id, event, data } = next.value;
+        controller.enqueue(encoder.encode(
+          `${id === undefined ? "" : `id: ${id}\n`}${
+            event === undefined ? "" : `event: ${event}\n`
+          }data: ${data}\n\n`,
+        ));
       } catch {
         if (ended) return;
         controller.close();
