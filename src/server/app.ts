@@ -13,6 +13,7 @@ import { createHttpHandler, type HttpHandler } from "./http_handler.ts";
 import { InFlight } from "./in_flight.ts";
 import { createRestApi } from "./rest/mod.ts";
 import { createServices, type Services } from "./services.ts";
+import { createStaticHandler } from "./static.ts";
 
 export interface AppOptions {
   clock?: Clock;
@@ -73,6 +74,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     logger,
     rest: createRestApi({ settings, services, keys, logger, inFlight }),
+    web: createStaticHandler(),
     // Public, so counts and kinds only: names and ids are behind the key (/v1/*).
     health: () => {
       const mcp = services.mcp.servers();

@@ -8,6 +8,7 @@ import type { Supervisor } from "../actors/supervisor.ts";
 import type { Router } from "../router/router.ts";
 import { wsJsonSchema } from "../protocol/json_schema.ts";
 import { errorResponse, json } from "./responses.ts";
+import { isStaticPath } from "./static.ts";
 import { type UpgradeDeps, upgradeToWebSocket } from "./ws_upgrade.ts";
 
 export type HttpHandler = (req: Request) => Promise<Response>;
@@ -19,6 +20,8 @@ export interface HttpDeps extends UpgradeDeps {
   rest?: HttpHandler;
   /** Extra readiness facts for `/health` (model, provider kind). */
   health?: () => Record<string, unknown>;
+  /** The face (`/`, `/dashboard`, `/web/*`: see `static.ts`), when mounted. */
+  web?: HttpHandler;
 }
 
 export function createHttpHandler(deps: HttpDeps): HttpHandler {
@@ -34,6 +37,7 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
       }
       return deps.rest(req);
     }
+    if (deps.web && isStaticPath(path)) return deps.web(req);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return Promise.resolve(
         path === "/health" || path.startsWith("/ws/")
