@@ -266,7 +266,8 @@ ui.toggleSidebar.addEventListener("click", () => {
   const open = ui.sidebar.dataset.open !== "true";
   ui.sidebar.dataset.open = String(open);
   ui.toggleSidebar.setAttribute("aria-expanded", String(open));
-  if (open) ui.newConv.focus();
+  // After the style change applies: a hidden element cannot take focus.
+  if (open) requestAnimationFrame(() => ui.newConv.focus());
 });
 
 // -------------------------------------------------------------- messages

@@ -75,3 +75,26 @@ export async function launchChromium(): Promise<Chromium> {
     },
   };
 }
+
+/**
+ * Records what a page should never do: uncaught errors, and console errors
+ * other than failed loads (a CSP refusal shows up here: "Refused to …").
+ */
+export function watchProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("pageerror", (err) => problems.push(`pageerror: ${err}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
+      const from = msg.stackTrace()[0]?.url ?? "";
+      problems.push(`console: ${msg.text()}${from ? ` (from ${new URL(from).pathname})` : ""}`);
+    }
+  });
+  return problems;
+}
+
+/** The text of the first element matching `selector` ("" when none). */
+export function textOf(page: Page, selector: string): Promise<string> {
+  return page.evaluate(
+    `document.querySelector(${JSON.stringify(selector)})?.innerText ?? ""`,
+  ) as Promise<string>;
+}
