@@ -15,6 +15,7 @@ import { InFlight } from "./in_flight.ts";
 import { createRestApi } from "./rest/mod.ts";
 import { createServices, type Services } from "./services.ts";
 import { chunkCharsFor, GenerationRegistry, MemoryEventLog } from "../generations/mod.ts";
+import { createStaticHandler } from "./static.ts";
 
 export interface AppOptions {
   clock?: Clock;
@@ -95,6 +96,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     logger,
     rest: createRestApi({ settings, services, generations, keys, logger, inFlight }),
+    web: createStaticHandler(),
     // Public, so counts and kinds only: names and ids are behind the key (/v1/*).
     health: () => {
       const mcp = services.mcp.servers();

@@ -3,9 +3,9 @@
  * tests can call without a port. Every request first passes the request
  * policy (Host allowlist, Origin, CORS preflight) and gets its request id
  * (the client's `X-Request-Id` when valid, else a new one), then is routed:
- * `/ws/chat` upgrades, `/v1/*` goes to the REST API, and the public routes
- * `/health`, `/ws/status`, `/ws/handlers`, `/ws/schema` answer counts and
- * schemas only.
+ * `/ws/chat` upgrades, `/v1/*` goes to the REST API, `/`, `/dashboard` and
+ * `/web/*` serve the pages, and the public routes `/health`, `/ws/status`,
+ * `/ws/handlers`, `/ws/schema` answer counts and schemas only.
  */
 import type { Supervisor } from "../actors/supervisor.ts";
 import type { Logger } from "../core/logger.ts";
@@ -13,6 +13,7 @@ import type { Router } from "../router/router.ts";
 import { wsJsonSchema } from "../protocol/json_schema.ts";
 import type { ClientInfo, RequestPolicy } from "../security/request_policy.ts";
 import { errorResponse, json } from "./responses.ts";
+import { isStaticPath } from "./static.ts";
 import { type UpgradeDeps, upgradeToWebSocket } from "./ws_upgrade.ts";
 
 /** What `Deno.serve` passes besides the request (absent when tests call the handler). */
@@ -41,6 +42,8 @@ export interface HttpDeps extends UpgradeDeps {
   rest?: RoutedHandler;
   /** Extra readiness facts for `/health` (model, provider kind). */
   health?: () => Record<string, unknown>;
+  /** The face (`/`, `/dashboard`, `/web/*`: see `static.ts`), when mounted. */
+  web?: HttpHandler;
 }
 
 /** Longest `X-Request-Id` kept; visible ASCII only. */
@@ -92,6 +95,7 @@ function route(req: Request, meta: RequestMeta, deps: HttpDeps): Promise<Respons
     }
     return deps.rest(req, meta);
   }
+  if (deps.web && isStaticPath(path)) return deps.web(req);
   if (req.method !== "GET" && req.method !== "HEAD") {
     return Promise.resolve(
       path === "/health" || path.startsWith("/ws/")
