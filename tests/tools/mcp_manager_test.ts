@@ -263,6 +263,48 @@ Deno.test("McpManager prefixes colliding tool names with the server name", async
   });
 });
 
+Deno.test("McpManager offers only valid, unique names and calls the real tool behind each", async () => {
+  const tricky = [
+    "github.search",
+    "github/search",
+    "say hello",
+    "天气",
+    "🔥fire",
+    "a".repeat(64),
+    "b".repeat(65),
+    "c".repeat(200),
+    "calculator",
+  ];
+  const config = {
+    ...fixtureStdio("my server"),
+    env: { FIXTURE_TOOL_NAMES: JSON.stringify(tricky) },
+  };
+  await withManager(
+    { servers: [config], reservedNames: ["calculator", "gettime"] },
+    async (manager) => {
+      const tools = manager.list();
+      const offered = tools.map((t) => t.name);
+      for (const name of offered) assert.match(name, /^[a-zA-Z0-9_-]{1,64}$/);
+      assert.equal(new Set([...offered, "calculator", "gettime"]).size, offered.length + 2);
+      for (const real of tricky) {
+        const tool = tools.find((t) => t.mcpName === real);
+        assert.ok(tool, `${real} is offered`);
+        assert.equal(tool.server, "my server");
+        assert.equal(
+          await manager.call(tool.name, {}, { signal: signal() }),
+          `called ${JSON.stringify(real)}`,
+          `${tool.name} reaches ${real}`,
+        );
+      }
+      const byReal = (real: string) => tools.find((t) => t.mcpName === real)!.name;
+      assert.equal(byReal("say hello"), "say_hello");
+      assert.equal(byReal("a".repeat(64)), "a".repeat(64));
+      assert.equal(byReal("calculator"), "my_server__calculator");
+      assert.equal(byReal("echo"), "echo");
+    },
+  );
+});
+
 Deno.test("McpManager.call() times out and aborts a slow tool without breaking the server", async (t) => {
   await withManager({ servers: [await everythingStdio()], callTimeoutMs: 300 }, async (manager) => {
     const args = { duration: 10, steps: 5 };
