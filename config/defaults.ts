@@ -3,6 +3,17 @@
  * built-in values. Environment variables override them; see
  * `docs/CONFIGURATION.md`.
  */
+import { fileURLToPath } from "node:url";
+
+/**
+ * A file shipped with the program, found from this module rather than the
+ * working directory: `deno task start` from elsewhere, `deno run
+ * /path/main.ts` and the compiled binary (`--include`) all find it.
+ */
+function shipped(path: string): string {
+  return fileURLToPath(new URL(path, import.meta.url));
+}
+
 export const DEFAULTS = {
   serverHost: "127.0.0.1",
   serverPort: 9800,
@@ -46,9 +57,12 @@ export const DEFAULTS = {
   streamResumeTotalBytes: 64 * 1024 * 1024,
   /** Sockets or responses subscribed to one reply at once. */
   streamMaxSubscribers: 8,
+  /** Relative to the working directory (data belongs to whoever runs the server). */
   dataDir: "./data",
-  mcpConfigPath: "config/mcp.json",
-  personalitiesDir: "personalities",
+  /** The shipped `config/mcp.json` (an explicit `YYCHAT_MCP_CONFIG` is read from the working directory). */
+  mcpConfigPath: shipped("./mcp.json"),
+  /** The shipped `personalities/` (an explicit `YYCHAT_PERSONALITIES_DIR` is read from the working directory). */
+  personalitiesDir: shipped("../personalities"),
   defaultPersonality: "assistant",
   openaiModel: "gpt-4o-mini",
   providerTimeoutSeconds: 60,

@@ -120,9 +120,22 @@ export function listTools(ctx: RouteContext): Promise<Response> {
   return Promise.resolve(json(toolList(ctx.deps.services.builtins.list())));
 }
 
-/** `GET /v1/mcp/tools`: tools of the connected MCP servers. */
+/**
+ * `GET /v1/mcp/tools`: tools of the connected MCP servers. `name` is what the
+ * model is offered (and what `POST /v1/mcp/call` takes); `server` and
+ * `mcp_name` say which server's tool it is, under that server's own name.
+ */
 export function listMcpTools(ctx: RouteContext): Promise<Response> {
-  return Promise.resolve(json(toolList(ctx.deps.services.mcp.list())));
+  const tools = ctx.deps.services.mcp.list();
+  const list = toolList(tools);
+  return Promise.resolve(json({
+    ...list,
+    data: list.data.map((t, i) => ({
+      ...t,
+      server: tools[i]!.server,
+      mcp_name: tools[i]!.mcpName,
+    })),
+  }));
 }
 
 /** `GET /v1/mcp/servers`: each configured MCP server's state (no URLs, headers or env). */
