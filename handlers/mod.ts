@@ -17,6 +17,7 @@ import { GetStatusHandler } from "./get_status.ts";
 import { HeartbeatHandler } from "./heartbeat.ts";
 import { PingHandler } from "./ping.ts";
 import { chunkCharsFor, TextMessageHandler } from "./text_message.ts";
+import type { YychatMetrics } from "../src/observability/yychat_metrics.ts";
 
 export interface RouterDeps {
   /** The supervisor's statistics (`get_status`). */
@@ -35,6 +36,8 @@ export interface RouterDeps {
   draining: () => boolean;
   useToolsDefault: boolean;
   streamDefault: boolean;
+  /** Generation metrics of `text_message` (optional: tests may leave it out). */
+  metrics?: YychatMetrics;
 }
 
 /** Builds the router with every stage-1 handler and the default middleware. */

@@ -16,6 +16,7 @@ import { errorTypeOf } from "../src/core/errors.ts";
 import type { OutboundBody, TextMessage } from "../src/protocol/messages.ts";
 import type { ConnectionContext, Handler } from "../src/router/router.ts";
 import { errorMessage } from "../src/core/spawn.ts";
+import type { YychatMetrics } from "../src/observability/yychat_metrics.ts"; // metrics:
 
 /** An event of this request before `emit` adds `request_id` and `seq`. */
 type RequestEvent = OutboundBody extends infer E
@@ -41,6 +42,8 @@ export interface TextMessageOptions {
   draining: () => boolean;
   useToolsDefault: boolean;
   streamDefault: boolean;
+  /** metrics: generations, time to first chunk, duration, tokens, upstream errors. */
+  metrics?: YychatMetrics;
 }
 
 export class TextMessageHandler implements Handler<TextMessage> {
@@ -89,6 +92,7 @@ export class TextMessageHandler implements Handler<TextMessage> {
     const stream = msg.stream ?? this.#opts.streamDefault;
     const conversationId = msg.conversation_id ?? undefined;
     const startedMs = performance.now();
+    const gen = this.#opts.metrics?.startGeneration("ws"); // metrics:
     let seq = 0;
     let firstChunkMs: number | undefined;
     const emit: Emit = (body) => {
@@ -121,6 +125,7 @@ export class TextMessageHandler implements Handler<TextMessage> {
             text += event.content;
             if (!stream) break;
             firstChunkMs ??= performance.now() - startedMs;
+            gen?.firstChunk(); // metrics: observed once
             chunks.push(event.content);
             break;
           case "tool_call":
@@ -138,6 +143,7 @@ export class TextMessageHandler implements Handler<TextMessage> {
           case "done":
             chunks.flush();
             outcome = event.finishReason;
+            gen?.finish(event.finishReason, event.usage); // metrics:
             finish(emit, { stream, text, conversationId, finishReason: event.finishReason });
             break;
           default: {
@@ -150,6 +156,7 @@ export class TextMessageHandler implements Handler<TextMessage> {
       chunks.flush();
       if (signal.aborted || (err instanceof ChatError && err.code === "cancelled")) {
         outcome = "cancelled";
+        gen?.finish("cancelled"); // metrics:
         finish(emit, { stream, text, conversationId, finishReason: "cancelled" });
       } else {
         // Internal faults keep their details in the log (the engine logs its
@@ -162,12 +169,14 @@ export class TextMessageHandler implements Handler<TextMessage> {
           logger.error("text_message_failed", { request_id: requestId, error: errorMessage(err) });
         }
         outcome = `error:${coded.code}`;
+        gen?.fail(coded.code); // metrics:
         emit({
           type: "error",
           error: { message: coded.message, type: errorTypeOf(coded.code), code: coded.code },
         });
       }
     }
+    gen?.fail("internal_error"); // metrics: only if the engine ended without `done` (else a no-op)
     logger.info("text_message", {
       client_id: ctx.clientId,
       request_id: requestId,

@@ -16,6 +16,7 @@ import { sendError } from "../router/router.ts";
 import type { Clock, TimerId } from "../core/clock.ts";
 import { Mailbox } from "./mailbox.ts";
 import { TaskScope } from "../core/task_scope.ts";
+import { INVALID_MESSAGE_TYPE, YychatMetrics } from "../observability/yychat_metrics.ts";
 
 /** Longest `error.message` sent when an error event would exceed the size limit. */
 const MAX_ERROR_MESSAGE_CHARS = 1024;
@@ -46,6 +47,8 @@ export interface ConnectionOptions {
   authRequired: boolean;
   /** Told of each inbound frame (statistics). */
   onFrame(): void;
+  /** Messages by type and errors sent are counted here (default: a registry of its own). */
+  metrics?: YychatMetrics;
   /** Told once, when the connection has stopped and released everything. */
   onStopped(conn: Connection, code: number, reason: string): void;
 }
@@ -69,6 +72,7 @@ export class Connection implements ConnectionContext {
   readonly #idSuffix: string;
   readonly #onFrame: () => void;
   readonly #onStopped: ConnectionOptions["onStopped"];
+  readonly #metrics: YychatMetrics;
   #status: ConnectionStatus = "connecting";
   #principal: string | undefined;
   #busy = false;
@@ -86,6 +90,7 @@ export class Connection implements ConnectionContext {
     this.#authRequired = options.authRequired;
     this.#onFrame = options.onFrame;
     this.#onStopped = options.onStopped;
+    this.#metrics = options.metrics ?? new YychatMetrics();
     this.#mailbox = new Mailbox({ capacity: options.limits.mailboxCapacity, overflow: "reject" });
     this.tasks = new TaskScope(this.#controller.signal);
     this.#idSuffix = `,"client_id":${JSON.stringify(options.clientId)}}`;
@@ -173,6 +178,8 @@ export class Connection implements ConnectionContext {
       );
       return false;
     }
+    // Counted where every error event of the WebSocket door goes out, whoever sent it.
+    if (body.type === "error") this.#metrics.error(body.error.code);
     // `body` is a non-empty object: splice the stamp in before its closing brace.
     socket.send(`${json.slice(0, -1)},"timestamp":${this.#clock.now() / 1000}${this.#idSuffix}`);
     return true;
@@ -241,7 +248,9 @@ export class Connection implements ConnectionContext {
     this.lastSeenMs = this.#clock.now();
     this.#onFrame();
     const limit = this.#limits.maxMessageBytes;
+    const messages = this.#metrics.wsMessages;
     if (typeof data !== "string") {
+      messages.labels(INVALID_MESSAGE_TYPE).inc();
       const size = data instanceof ArrayBuffer
         ? data.byteLength
         : data instanceof Blob
@@ -257,8 +266,13 @@ export class Connection implements ConnectionContext {
       );
       return;
     }
-    if (utf8LengthExceeds(data, limit)) return this.#tooLarge(undefined);
+    if (utf8LengthExceeds(data, limit)) {
+      messages.labels(INVALID_MESSAGE_TYPE).inc();
+      return this.#tooLarge(undefined);
+    }
     const decoded = decodeFrame(data, this.#router.has);
+    // Only decoded types are labels: an unknown type is `invalid`, never the client's string.
+    messages.labels(decoded.ok ? decoded.msg.type : INVALID_MESSAGE_TYPE).inc();
     if (!decoded.ok) {
       sendError(this, new ChatError(decoded.code, decoded.message), decoded.requestId);
       return;

@@ -16,6 +16,7 @@ import type { StatusData } from "../protocol/messages.ts";
 import type { Router } from "../router/router.ts";
 import type { Clock, TimerId } from "../core/clock.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
+import { YychatMetrics } from "../observability/yychat_metrics.ts";
 
 export interface SupervisorOptions {
   maxConnections: number;
@@ -29,6 +30,8 @@ export interface SupervisorOptions {
   router: Router;
   clock: Clock;
   logger: Logger;
+  /** Connections, accepted, closes; passed on to each connection (default: a registry of its own). */
+  metrics?: YychatMetrics;
 }
 
 export type SupervisorStatus = "running" | "draining" | "stopped";
@@ -49,9 +52,12 @@ export class Supervisor {
   #totalConnections = 0;
   #totalMessages = 0;
   #idle: (() => void) | undefined;
+  readonly #metrics: YychatMetrics;
 
   constructor(options: SupervisorOptions) {
     this.#opts = options;
+    this.#metrics = options.metrics ?? new YychatMetrics();
+    this.#metrics.wsConnections.collect((g) => g.set(this.#registry.size));
     this.#startedAtMs = options.clock.now();
     this.#sweepTimer = options.clock.setInterval(
       () => this.send({ type: "sweep" }),
@@ -95,10 +101,12 @@ export class Supervisor {
       principal: auth.principal,
       authRequired: auth.authRequired,
       onFrame: () => this.#totalMessages++,
+      metrics: this.#metrics,
       onStopped: (c, code, reason) => this.send({ type: "stopped", conn: c, code, reason }),
     });
     this.#registry.set(conn.clientId, conn);
     this.#totalConnections++;
+    this.#metrics.wsConnectionsAccepted.inc();
     this.#opts.logger.info("ws_open", { client_id: conn.clientId, active: this.#registry.size });
     return conn;
   }
@@ -126,6 +134,7 @@ export class Supervisor {
       case "stopped": {
         if (this.#registry.get(msg.conn.clientId) !== msg.conn) return;
         this.#registry.delete(msg.conn.clientId);
+        this.#metrics.wsCloses.labels(String(msg.code)).inc();
         this.#opts.logger.info("ws_close", {
           client_id: msg.conn.clientId,
           code: msg.code,

@@ -13,6 +13,17 @@ import { createHttpHandler, type HttpHandler } from "./http_handler.ts";
 import { InFlight } from "./in_flight.ts";
 import { createRestApi } from "./rest/mod.ts";
 import { createServices, type Services } from "./services.ts";
+import { ERROR_CODES } from "../core/errors.ts";
+import { CloseCode } from "../protocol/close_codes.ts";
+import { INBOUND_SCHEMAS } from "../protocol/messages.ts";
+import type { McpServerState } from "../tools/mcp_manager.ts";
+import { YychatMetrics } from "../observability/yychat_metrics.ts";
+import { registerProcessMetrics } from "../observability/process_metrics.ts";
+import { HTTP_ROUTES, routeLabel } from "./http_metrics.ts";
+import { createObservabilityRoutes } from "./observability_routes.ts";
+import { API_VERSION } from "./openapi.ts";
+import { HTTP_ERROR_CODES } from "./rest/errors.ts";
+import { REST_ROUTES } from "./rest/mod.ts";
 
 export interface AppOptions {
   clock?: Clock;
@@ -26,6 +37,8 @@ export interface App {
   readonly supervisor: Supervisor;
   readonly router: Router;
   readonly services: Services;
+  /** This server's metrics (`GET /metrics` renders `metrics.registry`). */
+  readonly metrics: YychatMetrics;
   /** Drains connections (bounded by the settings' grace period) and releases everything. */
   shutdown(): Promise<void>;
 }
@@ -36,6 +49,14 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const keys = new ApiKeys(settings.apiKeys);
   const services = await createServices(settings, { logger, fetch: options.fetch });
   const inFlight = new InFlight();
+  const metrics = createMetrics();
+  metrics.wsConnectionsLimit.set(settings.ws.maxConnections);
+  const processMetrics = registerProcessMetrics(metrics.registry, { version: API_VERSION });
+  metrics.mcpServers.collect((g) => {
+    const counts = new Map<string, number>(MCP_STATES.map((s) => [s, 0]));
+    for (const s of services.mcp.servers()) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+    for (const [state, n] of counts) g.labels(state).set(n);
+  });
   // The router's get_status handler reads the supervisor, which needs the
   // router: the closure runs only once messages flow, after both exist.
   const router = createRouter({
@@ -50,6 +71,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     draining: () => supervisor.status !== "running",
     useToolsDefault: settings.useToolsDefault,
     streamDefault: settings.streamDefault,
+    metrics,
   });
   const supervisor: Supervisor = new Supervisor({
     maxConnections: settings.ws.maxConnections,
@@ -64,6 +86,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     router,
     clock,
     logger,
+    metrics,
   });
   const handler = createHttpHandler({
     supervisor,
@@ -72,7 +95,13 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     allowedOrigins: settings.allowedOrigins,
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     logger,
-    rest: createRestApi({ settings, services, keys, logger, inFlight }),
+    rest: createRestApi({ settings, services, keys, logger, inFlight, metrics }),
+    metrics,
+    observability: createObservabilityRoutes({
+      metrics,
+      keys,
+      metricsPublic: settings.metricsPublic,
+    }),
     // Public, so counts and kinds only: names and ids are behind the key (/v1/*).
     health: () => {
       const mcp = services.mcp.servers();
@@ -91,14 +120,35 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     supervisor,
     router,
     services,
+    metrics,
     shutdown() {
       // Both front doors drain (new work is refused meanwhile), then the
       // services they use are closed.
       stopped ??= Promise.all([
         supervisor.shutdown(settings.shutdownGraceMs),
         inFlight.drain(settings.shutdownGraceMs),
-      ]).then(() => services.close());
+      ]).then(() => services.close()).finally(() => processMetrics.stop());
       return stopped;
     },
   };
+}
+
+/** MCP server states, each a `yychat_mcp_servers{state}` series from the start. */
+const MCP_STATES = [
+  "connecting",
+  "connected",
+  "failed",
+  "closed",
+] as const satisfies readonly McpServerState[];
+
+/** The metrics, with every label's closed list of values taken from the tables they count. */
+function createMetrics(): YychatMetrics {
+  return new YychatMetrics({
+    messageTypes: Object.keys(INBOUND_SCHEMAS),
+    errorCodes: [...Object.keys(ERROR_CODES), ...HTTP_ERROR_CODES],
+    routes: [...HTTP_ROUTES, ...REST_ROUTES.map((r) => routeLabel(r.path))],
+    // Plus what peers and the runtime report: protocol error, no status, abnormal, bad data, policy.
+    closeCodes: [...Object.values(CloseCode), 1002, 1005, 1006, 1007, 1008],
+    mcpStates: MCP_STATES,
+  });
 }

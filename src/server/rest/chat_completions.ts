@@ -25,6 +25,7 @@ import { readJsonBody } from "./request_body.ts";
 import { followClient, type RouteContext } from "./route.ts";
 import { ChatCompletionRequest, type ChatMessageIn } from "./schemas.ts";
 import { sseResponse } from "./sse.ts";
+import type { GenerationMetrics, YychatMetrics } from "../../observability/yychat_metrics.ts"; // metrics:
 
 type OpenAIFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
 
@@ -67,6 +68,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
     () => ctx.deps.inFlight.signal.removeEventListener("abort", onShutdown),
     { once: true },
   );
+  const gen = ctx.deps.metrics?.startGeneration("rest"); // metrics:
   const events = engine.run(request, { signal: ac.signal })[Symbol.asyncIterator]();
   let first: IteratorResult<EngineEvent>;
   try {
@@ -74,6 +76,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
   } catch (err) {
     unfollow();
     ac.abort();
+    gen?.fail(errorCode(err)); // metrics:
     throw err;
   }
 
@@ -83,6 +86,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
       while (!result.done && result.value.type !== "done") result = await events.next();
       if (result.done) throw new ChatError("internal_error", "The engine ended without a reply");
       const done = result.value as Extract<EngineEvent, { type: "done" }>;
+      gen?.finish(done.finishReason, done.usage); // metrics:
       return json(
         {
           id,
@@ -101,6 +105,9 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
         200,
         { "x-request-id": ctx.requestId },
       );
+    } catch (err) {
+      gen?.fail(errorCode(err)); // metrics:
+      throw err;
     } finally {
       // Stops the engine if the reply failed part-way; a no-op after success.
       unfollow();
@@ -116,10 +123,13 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
     created,
     model,
     includeUsage: body.stream_options?.include_usage === true,
+    gen, // metrics:
+    metrics: ctx.deps.metrics, // metrics:
   });
   return sseResponse(payloads, {
     onCancel: () => ac.abort(),
     onEnd: (outcome) => {
+      gen?.fail(outcome === "cancelled" ? "cancelled" : "internal_error"); // metrics: no-op once ended
       ac.abort();
       finish({ stream: true, outcome });
     },
@@ -132,6 +142,8 @@ interface ChunkMeta {
   created: number;
   model: string;
   includeUsage: boolean;
+  gen?: GenerationMetrics; // metrics:
+  metrics?: YychatMetrics; // metrics:
 }
 
 /** The SSE payloads of one streamed completion: role chunk, deltas, finish, usage, `[DONE]`. */
@@ -161,8 +173,10 @@ async function* streamChunks(
     while (!result.done) {
       const event = result.value;
       if (event.type === "delta" && event.content !== "") {
+        meta.gen?.firstChunk(); // metrics: observed once
         yield chunk({ content: event.content });
       } else if (event.type === "done") {
+        meta.gen?.finish(event.finishReason, event.usage); // metrics:
         yield chunk({}, openAIFinishReason(event.finishReason));
         if (meta.includeUsage) {
           const usage: Usage | null = event.usage ?? null;
@@ -175,6 +189,8 @@ async function* streamChunks(
     yield "[DONE]";
   } catch (err) {
     const e = toHttpError(err);
+    meta.gen?.fail(errorCode(e)); // metrics:
+    meta.metrics?.error(errorCode(e)); // metrics: the SSE error event
     yield JSON.stringify({
       error: {
         message: e.message,
@@ -186,6 +202,11 @@ async function* streamChunks(
   } finally {
     await events.return?.();
   }
+}
+
+/** metrics: the stable code a failure is reported to the client with. */
+function errorCode(err: unknown): string {
+  return toHttpError(err).options.code ?? "internal_error";
 }
 
 /** OpenAI clients know four finish reasons; anything else reads as `stop`. */
