@@ -19,6 +19,7 @@ import { Ping } from "../src/protocol/messages.ts";
 import type { ConnectionContext } from "../src/router/router.ts";
 import { createApp } from "../src/server/app.ts";
 import { Attachments } from "../src/generations/mod.ts";
+import { renderPrometheus } from "../src/observability/text_format.ts";
 
 const FRAME = '{"type":"ping"}';
 const FRAME_WITH_ID = '{"type":"ping","request_id":"r-123"}';
@@ -95,6 +96,7 @@ const conn = new Connection({
   onFrame: () => {},
   onAuthenticated: () => true,
   onStopped: () => {},
+  metrics: app.metrics,
 });
 socket.onopen?.(new Event("open"));
 const pingEvent = { data: FRAME };
@@ -168,6 +170,28 @@ Deno.bench("yychat Connection: frame in → pong out (JS only)", { group: "total
 
 Deno.bench("MessageEvent allocation (paid per frame by both servers)", { group: "total" }, () => {
   sink += new MessageEvent("message", { data: FRAME }).type.length;
+});
+
+// ------------------------------------------------------------ metrics
+
+const plain = { n: 0 };
+Deno.bench("plain property add", { group: "metrics", baseline: true }, () => {
+  plain.n++;
+});
+
+const messages = app.metrics.wsMessages;
+Deno.bench("ws_messages_total.labels(type).inc() — per frame", { group: "metrics" }, () => {
+  messages.labels("ping").inc();
+});
+
+Deno.bench("ws_messages_total.labels(unknown).inc() — counted as other", {
+  group: "metrics",
+}, () => {
+  messages.labels("no_such_type").inc();
+});
+
+Deno.bench("GET /metrics: render the whole registry", { group: "render" }, () => {
+  sink += renderPrometheus(app.metrics.registry).length;
 });
 
 globalThis.addEventListener("unload", () => {

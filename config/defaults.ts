@@ -73,4 +73,6 @@ export const DEFAULTS = {
   toolTimeoutSeconds: 20,
   defaultTimezone: "UTC",
   logLevel: "info",
+  /** Serve `/metrics` without the API key even when keys are configured. */
+  metricsPublic: false,
 } as const;

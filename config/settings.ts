@@ -135,6 +135,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.string().trim().toLowerCase().optional()
     .transform((raw) => raw || DEFAULTS.logLevel)
     .pipe(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` })),
+  METRICS_PUBLIC: bool(DEFAULTS.metricsPublic),
 });
 
 /** Every environment variable yychat reads (documented in docs/CONFIGURATION.md). */
@@ -220,6 +221,8 @@ export interface Settings {
   defaultTimezone: string;
   tavily: { apiKey: string | undefined; baseUrl: string };
   logLevel: LogLevel;
+  /** `/metrics` without the API key even when keys are configured. */
+  metricsPublic: boolean;
 }
 
 /**
@@ -291,5 +294,6 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     defaultTimezone: e.DEFAULT_TIMEZONE,
     tavily: { apiKey: e.TAVILY_API_KEY, baseUrl: e.TAVILY_BASE_URL },
     logLevel: e.LOG_LEVEL,
+    metricsPublic: e.METRICS_PUBLIC,
   };
 }

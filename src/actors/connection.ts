@@ -16,6 +16,7 @@ import { sendError } from "../router/router.ts";
 import type { Clock, TimerId } from "../core/clock.ts";
 import { Mailbox } from "./mailbox.ts";
 import { Attachments } from "../generations/attachments.ts";
+import { INVALID_MESSAGE_TYPE, YychatMetrics } from "../observability/yychat_metrics.ts";
 
 /** Longest `error.message` sent when an error event would exceed the size limit. */
 const MAX_ERROR_MESSAGE_CHARS = 1024;
@@ -57,6 +58,8 @@ export interface ConnectionOptions {
    * connection slot now (false: it is refused with 1013).
    */
   onAuthenticated(conn: Connection): boolean;
+  /** Messages by type and errors sent are counted here (default: a registry of its own). */
+  metrics?: YychatMetrics;
   /** Told once, when the connection has stopped and released everything. */
   onStopped(conn: Connection, code: number, reason: string): void;
 }
@@ -87,6 +90,7 @@ export class Connection implements ConnectionContext {
   #tokens: number;
   #tokensAtMs: number;
   #refusedInARow = 0;
+  readonly #metrics: YychatMetrics;
   #status: ConnectionStatus = "connecting";
   #principal: string | undefined;
   #busy = false;
@@ -108,6 +112,7 @@ export class Connection implements ConnectionContext {
     this.#onAuthenticated = options.onAuthenticated;
     this.#onStopped = options.onStopped;
     this.#tokens = burstOf(options.limits.messagesPerSecond);
+    this.#metrics = options.metrics ?? new YychatMetrics();
     this.#mailbox = new Mailbox({ capacity: options.limits.mailboxCapacity, overflow: "reject" });
     this.#idSuffix = `,"client_id":${JSON.stringify(options.clientId)}}`;
     this.openedAtMs = this.lastSeenMs = this.#tokensAtMs = options.clock.now();
@@ -214,6 +219,8 @@ export class Connection implements ConnectionContext {
       );
       return false;
     }
+    // Counted where every error event of the WebSocket door goes out, whoever sent it.
+    if (body.type === "error") this.#metrics.error(body.error.code);
     // `body` is a non-empty object: splice the stamp in before its closing brace.
     socket.send(`${json.slice(0, -1)},"timestamp":${this.#clock.now() / 1000}${this.#idSuffix}`);
     return true;
@@ -287,7 +294,9 @@ export class Connection implements ConnectionContext {
     // Every frame counts, before any decoding: undecodable ones too.
     if (!this.#withinRate()) return;
     const limit = this.#limits.maxMessageBytes;
+    const messages = this.#metrics.wsMessages;
     if (typeof data !== "string") {
+      messages.labels(INVALID_MESSAGE_TYPE).inc();
       const size = data instanceof ArrayBuffer
         ? data.byteLength
         : data instanceof Blob
@@ -303,8 +312,13 @@ export class Connection implements ConnectionContext {
       );
       return;
     }
-    if (utf8LengthExceeds(data, limit)) return this.#tooLarge(undefined);
+    if (utf8LengthExceeds(data, limit)) {
+      messages.labels(INVALID_MESSAGE_TYPE).inc();
+      return this.#tooLarge(undefined);
+    }
     const decoded = decodeFrame(data, this.#router.has);
+    // Only decoded types are labels: an unknown type is `invalid`, never the client's string.
+    messages.labels(decoded.ok ? decoded.msg.type : INVALID_MESSAGE_TYPE).inc();
     if (!decoded.ok) {
       sendError(this, new ChatError(decoded.code, decoded.message), decoded.requestId);
       return;

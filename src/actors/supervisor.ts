@@ -21,6 +21,7 @@ import type { StatusData } from "../protocol/messages.ts";
 import type { Router } from "../router/router.ts";
 import type { Clock, TimerId } from "../core/clock.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
+import { YychatMetrics } from "../observability/yychat_metrics.ts";
 
 export interface SupervisorOptions {
   /** Authenticated connections (WS_MAX_CONNECTIONS). */
@@ -39,6 +40,8 @@ export interface SupervisorOptions {
   router: Router;
   clock: Clock;
   logger: Logger;
+  /** Connections, accepted, closes; passed on to each connection (default: a registry of its own). */
+  metrics?: YychatMetrics;
 }
 
 export type SupervisorStatus = "running" | "draining" | "stopped";
@@ -68,9 +71,12 @@ export class Supervisor {
   #acceptedConnections = 0;
   #totalMessages = 0;
   #idle: (() => void) | undefined;
+  readonly #metrics: YychatMetrics;
 
   constructor(options: SupervisorOptions) {
     this.#opts = options;
+    this.#metrics = options.metrics ?? new YychatMetrics();
+    this.#metrics.wsConnections.collect((g) => g.set(this.#registry.size));
     this.#startedAtMs = options.clock.now();
     this.#sweepTimer = options.clock.setInterval(
       () => this.send({ type: "sweep" }),
@@ -128,12 +134,14 @@ export class Supervisor {
         this.#admitted++;
         return true;
       },
+      metrics: this.#metrics,
       onStopped: (c, code, reason) => this.send({ type: "stopped", conn: c, code, reason }),
     });
     this.#registry.set(conn.clientId, conn);
     if (authenticated) this.#admitted++;
     this.#perAddress.set(auth.address, (this.#perAddress.get(auth.address) ?? 0) + 1);
     this.#acceptedConnections++;
+    this.#metrics.wsConnectionsAccepted.inc();
     this.#opts.logger.info("ws_open", {
       client_id: conn.clientId,
       client: auth.address,
@@ -180,6 +188,7 @@ export class Supervisor {
         const left = (this.#perAddress.get(conn.address) ?? 1) - 1;
         if (left === 0) this.#perAddress.delete(conn.address);
         else this.#perAddress.set(conn.address, left);
+        this.#metrics.wsCloses.labels(String(msg.code)).inc();
         this.#opts.logger.info("ws_close", {
           client_id: msg.conn.clientId,
           code: msg.code,

@@ -13,6 +13,7 @@ import { errorMessage } from "../core/spawn.ts";
 import { ChunkCoalescer } from "./chunks.ts";
 import type { EventLog, GenerationStatus } from "./event_log.ts";
 import type { EventBody, GenerationEvent } from "./events.ts";
+import type { YychatMetrics } from "../observability/yychat_metrics.ts";
 
 /** Which door started a generation. */
 export type Door = "ws" | "rest";
@@ -56,6 +57,8 @@ export interface GenerationDeps {
   logger: Logger;
   /** Longest `chunk` content, in UTF-16 units. */
   maxChunkChars: number;
+  /** Generations running, outcomes, time to first chunk, duration, tokens, upstream errors. */
+  metrics?: YychatMetrics;
   /** Told once, after the last event. */
   onFinished(generation: Generation): void;
 }
@@ -144,13 +147,17 @@ export class Generation {
     const { logger, maxChunkChars } = this.#deps;
     const signal = this.#controller.signal;
     const started = performance.now();
+    const metrics = this.#deps.metrics?.startGeneration(spec.door);
     let firstChunkMs: number | undefined;
     let text = "";
     let outcome = "stop";
     this.#emit({ type: "processing_start" });
     if (spec.stream) this.#emit({ type: "stream_start" });
     const chunks = new ChunkCoalescer((content) => {
-      firstChunkMs ??= performance.now() - started;
+      if (firstChunkMs === undefined) {
+        firstChunkMs = performance.now() - started;
+        metrics?.firstChunk();
+      }
       this.#emit({ type: "chunk", content });
     }, maxChunkChars);
     const end = (body: Extract<EventBody, { type: "end" }>) => {
@@ -174,6 +181,7 @@ export class Generation {
             break;
           case "done":
             outcome = event.finishReason;
+            metrics?.finish(event.finishReason, event.usage);
             end({
               type: "end",
               finishReason: event.finishReason,
@@ -192,6 +200,7 @@ export class Generation {
     } catch (err) {
       if (signal.aborted || (err instanceof ChatError && err.code === "cancelled")) {
         outcome = "cancelled";
+        metrics?.finish("cancelled");
         end({
           type: "end",
           finishReason: "cancelled",
@@ -211,6 +220,7 @@ export class Generation {
         }
         const code: ErrorCode = internal ? "internal_error" : (err as ChatError).code;
         outcome = `error:${code}`;
+        metrics?.fail(code);
         chunks.flush();
         this.#emit({
           type: "error",
@@ -220,6 +230,7 @@ export class Generation {
       }
     } finally {
       chunks.flush();
+      metrics?.fail("internal_error"); // only when nothing above ended it (a no-op otherwise)
     }
     this.#finish();
     logger.info("generation", {

@@ -22,6 +22,7 @@ import {
   type Subscriber,
 } from "./generation.ts";
 import { newResumeToken, tokenMatches } from "./resume_token.ts";
+import type { YychatMetrics } from "../observability/yychat_metrics.ts";
 
 export interface GenerationRegistryOptions {
   runner: ChatRunner;
@@ -36,6 +37,8 @@ export interface GenerationRegistryOptions {
   detachedLimitMs: number;
   /** Subscribers of one generation at once. */
   maxSubscribers: number;
+  /** Generation and resume metrics. */
+  metrics?: YychatMetrics;
 }
 
 /** What a resumed subscriber learns before the replay. */
@@ -117,13 +120,14 @@ export class GenerationRegistry {
       );
     }
     const { token, hash } = newResumeToken();
-    const { clock, logger, log, maxChunkChars } = this.#opts;
+    const { clock, logger, log, maxChunkChars, metrics } = this.#opts;
     const generation = new Generation(key, spec, {
       tokenHash: hash,
       log,
       clock,
       logger,
       maxChunkChars,
+      metrics,
       onFinished: (g) => {
         if (this.#running.get(g.key) === g) this.#running.delete(g.key);
       },
@@ -155,6 +159,23 @@ export class GenerationRegistry {
    *   token: one answer for all), `too_many_subscribers`
    */
   async resume(request: ResumeRequest, subscriber: ResumeSubscriber): Promise<Attachment> {
+    const resumes = this.#opts.metrics?.resumes;
+    try {
+      const { attachment, recovered } = await this.#resume(request, subscriber);
+      resumes?.labels(recovered ? "recovered" : "snapshot").inc();
+      return attachment;
+    } catch (err) {
+      if (err instanceof ChatError && err.code === "resume_unavailable") {
+        resumes?.labels("unavailable").inc();
+      }
+      throw err;
+    }
+  }
+
+  async #resume(
+    request: ResumeRequest,
+    subscriber: ResumeSubscriber,
+  ): Promise<{ attachment: Attachment; recovered: boolean }> {
     const key = keyOf(request.principal, request.requestId);
     const record = await this.#opts.log.get(key);
     if (record === undefined || !tokenMatches(request.token, record.tokenHash)) {
@@ -168,7 +189,10 @@ export class GenerationRegistry {
       const replay = new Replay(subscriber, request.afterSeq);
       replay.release(read, record.stream);
       replay.finished();
-      return attachmentOf(undefined, replay, request.requestId);
+      return {
+        attachment: attachmentOf(undefined, replay, request.requestId),
+        recovered: read.recovered,
+      };
     }
     if (generation.subscriberCount >= this.#opts.maxSubscribers) {
       throw new ChatError(
@@ -190,7 +214,7 @@ export class GenerationRegistry {
       throw unavailable(request.requestId);
     }
     if (!replay.release(read, record.stream)) generation.detach(replay, "disconnect");
-    return attachmentOf(generation, replay);
+    return { attachment: attachmentOf(generation, replay), recovered: read.recovered };
   }
 
   /** Cancels generations detached too long and forgets finished ones past the window. */

@@ -16,6 +16,17 @@ import { createRestApi } from "./rest/mod.ts";
 import { createServices, type Services } from "./services.ts";
 import { chunkCharsFor, GenerationRegistry, MemoryEventLog } from "../generations/mod.ts";
 import { createStaticHandler } from "./static.ts";
+import { ERROR_CODES } from "../core/errors.ts";
+import { CloseCode } from "../protocol/close_codes.ts";
+import { INBOUND_SCHEMAS } from "../protocol/messages.ts";
+import type { McpServerState } from "../tools/mcp_manager.ts";
+import { YychatMetrics } from "../observability/yychat_metrics.ts";
+import { registerProcessMetrics } from "../observability/process_metrics.ts";
+import { HTTP_ROUTES, routeLabel } from "./http_metrics.ts";
+import { createObservabilityRoutes } from "./observability_routes.ts";
+import { API_VERSION } from "./openapi.ts";
+import { HTTP_ERROR_CODES } from "./rest/errors.ts";
+import { REST_ROUTES } from "./rest/mod.ts";
 
 export interface AppOptions {
   clock?: Clock;
@@ -30,6 +41,8 @@ export interface App {
   readonly router: Router;
   readonly services: Services;
   readonly generations: GenerationRegistry;
+  /** This server's metrics (`GET /metrics` renders `metrics.registry`). */
+  readonly metrics: YychatMetrics;
   /** Drains connections (bounded by the settings' grace period) and releases everything. */
   shutdown(): Promise<void>;
 }
@@ -40,6 +53,14 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const keys = new ApiKeys(settings.apiKeys);
   const services = await createServices(settings, { logger, fetch: options.fetch });
   const inFlight = new InFlight();
+  const metrics = createMetrics();
+  metrics.wsConnectionsLimit.set(settings.ws.maxConnections);
+  const processMetrics = registerProcessMetrics(metrics.registry, { version: API_VERSION });
+  metrics.mcpServers.collect((g) => {
+    const counts = new Map<string, number>(MCP_STATES.map((s) => [s, 0]));
+    for (const s of services.mcp.servers()) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+    for (const [state, n] of counts) g.labels(state).set(n);
+  });
   // The router's get_status handler reads the supervisor, which needs the
   // router: the closure runs only once messages flow, after both exist.
   const generations = new GenerationRegistry({
@@ -55,6 +76,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     maxChunkChars: chunkCharsFor(settings.ws.maxOutboundBytes),
     detachedLimitMs: settings.streams.detachedLimitMs,
     maxSubscribers: settings.streams.maxSubscribers,
+    metrics,
   });
   const router = createRouter({
     stats: () => supervisor.stats(),
@@ -82,6 +104,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     router,
     clock,
     logger,
+    metrics,
   });
   const handler = createHttpHandler({
     supervisor,
@@ -95,8 +118,14 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     }),
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     logger,
-    rest: createRestApi({ settings, services, generations, keys, logger, inFlight }),
+    rest: createRestApi({ settings, services, generations, keys, logger, inFlight, metrics }),
     web: createStaticHandler(),
+    metrics,
+    observability: createObservabilityRoutes({
+      metrics,
+      keys,
+      metricsPublic: settings.metricsPublic,
+    }),
     // Public, so counts and kinds only: names and ids are behind the key (/v1/*).
     health: () => {
       const mcp = services.mcp.servers();
@@ -116,6 +145,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     router,
     services,
     generations,
+    metrics,
     shutdown() {
       // Both front doors drain (new work is refused meanwhile), then the
       // services they use are closed.
@@ -127,8 +157,29 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
           () => generations.drain(settings.shutdownGraceMs),
         ),
         inFlight.drain(settings.shutdownGraceMs),
-      ]).then(() => generations.close()).then(() => services.close());
+      ]).then(() => generations.close()).then(() => services.close())
+        .finally(() => processMetrics.stop());
       return stopped;
     },
   };
+}
+
+/** MCP server states, each a `yychat_mcp_servers{state}` series from the start. */
+const MCP_STATES = [
+  "connecting",
+  "connected",
+  "failed",
+  "closed",
+] as const satisfies readonly McpServerState[];
+
+/** The metrics, with every label's closed list of values taken from the tables they count. */
+function createMetrics(): YychatMetrics {
+  return new YychatMetrics({
+    messageTypes: Object.keys(INBOUND_SCHEMAS),
+    errorCodes: [...Object.keys(ERROR_CODES), ...HTTP_ERROR_CODES],
+    routes: [...HTTP_ROUTES, ...REST_ROUTES.map((r) => routeLabel(r.path))],
+    // Plus what peers and the runtime report: protocol error, no status, abnormal, bad data, policy.
+    closeCodes: [...Object.values(CloseCode), 1002, 1005, 1006, 1007, 1008],
+    mcpStates: MCP_STATES,
+  });
 }

@@ -14,6 +14,10 @@ import { wsJsonSchema } from "../protocol/json_schema.ts";
 import type { ClientInfo, RequestPolicy } from "../security/request_policy.ts";
 import { errorResponse, json } from "./responses.ts";
 import { isStaticPath } from "./static.ts";
+import type { YychatMetrics } from "../observability/yychat_metrics.ts";
+import { httpRouteOf, recordHttp } from "./http_metrics.ts";
+import { restRouteOf } from "./rest/mod.ts";
+import type { ObservabilityRoutes } from "./observability_routes.ts";
 import { type UpgradeDeps, upgradeToWebSocket } from "./ws_upgrade.ts";
 
 /** What `Deno.serve` passes besides the request (absent when tests call the handler). */
@@ -44,6 +48,10 @@ export interface HttpDeps extends UpgradeDeps {
   health?: () => Record<string, unknown>;
   /** The face (`/`, `/dashboard`, `/web/*`: see `static.ts`), when mounted. */
   web?: HttpHandler;
+  /** Requests by route and status, errors by code. */
+  metrics?: YychatMetrics;
+  /** `/metrics`, `/openapi.json`, `/docs`. */
+  observability?: ObservabilityRoutes;
 }
 
 /** Longest `X-Request-Id` kept; visible ASCII only. */
@@ -58,27 +66,40 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
       ? incoming
       : `req_${crypto.randomUUID().replaceAll("-", "")}`;
     const refusal = deps.policy.refusal(req, client);
+    const path = new URL(req.url).pathname;
+    const started = performance.now();
     let response: Response;
+    // The REST API records its own requests: a stream ends long after its response is returned.
+    let recorded = false;
     if (refusal !== undefined) {
       deps.logger.warn("http_refused", {
         request_id: requestId,
         reason: refusal.code,
         client: client.address,
         method: req.method,
-        path: new URL(req.url).pathname,
+        path,
       });
       await req.body?.cancel().catch(() => {});
       response = errorResponse(403, refusal.message, { code: refusal.code });
     } else if (req.method === "OPTIONS") {
       response = deps.policy.preflight(req);
     } else {
+      recorded = path.startsWith("/v1/") && deps.rest !== undefined &&
+        deps.supervisor.status === "running";
       response = await route(req, { requestId, client }, deps);
       // The upgrade's 101 belongs to the runtime; everything else is ours to stamp.
-      if (response.status === 101) return response;
+      if (response.status === 101) {
+        recordHttp(deps.metrics, "/ws/chat", req, response, started);
+        return response;
+      }
       const cors = deps.policy.corsHeaders(req);
       if (cors) { for (const [k, v] of Object.entries(cors)) response.headers.set(k, v); }
     }
     if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
+    if (!recorded) {
+      const route = path.startsWith("/v1/") ? restRouteOf(path) : httpRouteOf(path);
+      recordHttp(deps.metrics, route, req, response, started);
+    }
     return response;
   };
 }
@@ -86,6 +107,8 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
 function route(req: Request, meta: RequestMeta, deps: HttpDeps): Promise<Response> {
   const path = new URL(req.url).pathname;
   if (path === "/ws/chat") return Promise.resolve(upgradeToWebSocket(req, meta.client, deps));
+  const described = deps.observability?.(req, path);
+  if (described !== undefined) return described;
   if (path.startsWith("/v1/") && deps.rest) {
     if (deps.supervisor.status !== "running") {
       return Promise.resolve(errorResponse(503, "The server is shutting down, try again later", {

@@ -26,6 +26,7 @@ import { readJsonBody, validate } from "./request_body.ts";
 import type { RouteContext } from "./route.ts";
 import { ChatCompletionRequest, type ChatMessageIn, ResumeQuery } from "./schemas.ts";
 import { type SseEvent, sseResponse } from "./sse.ts";
+import type { YychatMetrics } from "../../observability/yychat_metrics.ts";
 
 type OpenAIFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
 
@@ -89,7 +90,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
     return json(completion(first, meta), 200, headers);
   }
   const finish = ctx.deferLog();
-  return sseResponse(sseEvents(queue, meta), {
+  return sseResponse(sseEvents(queue, meta, ctx.deps.metrics), {
     keepAliveMs: settings.sseKeepAliveMs,
     onCancel: onHangUp,
     onEnd: (outcome) => finish({ stream: true, outcome }),
@@ -127,7 +128,7 @@ export async function resumeCompletionStream(ctx: RouteContext): Promise<Respons
   };
   const snapshot = queue.info?.snapshot;
   const finish = ctx.deferLog();
-  return sseResponse(sseEvents(queue, meta, snapshot), {
+  return sseResponse(sseEvents(queue, meta, ctx.deps.metrics, snapshot), {
     keepAliveMs: settings.sseKeepAliveMs,
     onCancel: () => {
       attachment.detach("leave");
@@ -183,6 +184,7 @@ function completion(end: Extract<GenerationEvent, { type: "end" }>, meta: ChunkM
 async function* sseEvents(
   queue: EventQueue,
   meta: ChunkMeta,
+  metrics: YychatMetrics | undefined,
   snapshot?: { seq: number; content: string },
 ): AsyncGenerator<SseEvent> {
   const base = {
@@ -229,6 +231,8 @@ async function* sseEvents(
         yield { data: "[DONE]" };
         return;
       case "error": {
+        // Headers went out already: this event is the error the client sees (counted here).
+        metrics?.error(e.code);
         const err = toHttpError(new ChatError(e.code, e.message));
         yield {
           id: e.seq,

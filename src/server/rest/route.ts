@@ -5,6 +5,7 @@
 import type { Settings } from "../../../config/settings.ts";
 import type { LogFields, Logger } from "../../core/logger.ts";
 import type { ApiKeys } from "../../security/api_keys.ts";
+import type { YychatMetrics } from "../../observability/yychat_metrics.ts";
 import type { InFlight } from "../in_flight.ts";
 import type { Services } from "../services.ts";
 import type { GenerationRegistry } from "../../generations/mod.ts";
@@ -18,6 +19,8 @@ export interface RestDeps {
   logger: Logger;
   /** Requests being served; aborts `signal` when shutdown stops waiting. */
   inFlight: InFlight;
+  /** Requests, errors and generations are counted here (optional: tests may leave it out). */
+  metrics?: YychatMetrics;
 }
 
 export interface RouteContext {

@@ -88,14 +88,23 @@ export const ChatCompletionRequest = z.object({
     (t) => !t || t.length === 0,
     "client-defined tools are not supported: yychat runs its own tools (see use_tools)",
   ),
-  conversation_id: ConversationId.nullish(),
-  personality_id: z.string().trim().min(1).max(256).nullish(),
-  use_tools: z.boolean().nullish(),
+  conversation_id: ConversationId.nullish().meta({
+    description: "yychat: remember the conversation under this id (memory of the caller's key)",
+  }),
+  personality_id: z.string().trim().min(1).max(256).nullish().meta({
+    description: "yychat: a personality of GET /v1/personalities (default: the server's)",
+  }),
+  use_tools: z.boolean().nullish().meta({
+    description: "yychat: let the model call the server's tools (default: USE_TOOLS_DEFAULT)",
+  }),
   /**
    * Keep generating when the client hangs up (the turn is stored, and the
    * stream can be continued with `GET /v1/chat/completions/{id}/stream`).
    */
-  background: z.boolean().nullish(),
+  background: z.boolean().nullish().meta({
+    description:
+      "yychat: keep generating after a hang-up; continue with GET /v1/chat/completions/{id}/stream",
+  }),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 
