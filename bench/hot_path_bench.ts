@@ -55,7 +55,7 @@ const ctx: ConnectionContext = {
     sink += `${json.slice(0, -1)},"timestamp":${Date.now() / 1000}${ID_SUFFIX}`.length;
     return true;
   },
-  authenticate: () => true,
+  authenticate: () => Promise.resolve(true),
   close() {},
 };
 
@@ -94,7 +94,7 @@ const conn = new Connection({
   principal: undefined,
   authRequired: false,
   onFrame: () => {},
-  onAuthenticated: () => true,
+  onAuthenticated: () => Promise.resolve(true),
   onStopped: () => {},
   metrics: app.metrics,
 });

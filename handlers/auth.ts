@@ -23,7 +23,7 @@ export class AuthHandler implements Handler<Auth> {
     this.#keys = keys;
   }
 
-  handle(msg: Auth, ctx: ConnectionContext): void {
+  async handle(msg: Auth, ctx: ConnectionContext): Promise<void> {
     if (!this.#keys.required) {
       ctx.send(echoRequestId(msg, { type: "auth_ok" }));
       return;
@@ -38,6 +38,6 @@ export class AuthHandler implements Handler<Auth> {
       ctx.close(CloseCode.unauthorized, "authentication failed");
       return;
     }
-    if (ctx.authenticate(principal)) ctx.send(echoRequestId(msg, { type: "auth_ok" }));
+    if (await ctx.authenticate(principal)) ctx.send(echoRequestId(msg, { type: "auth_ok" }));
   }
 }

@@ -57,7 +57,7 @@ export interface ConnectionOptions {
    * Asked when a pending connection proves its key: whether it may take a
    * connection slot now (false: it is refused with 1013).
    */
-  onAuthenticated(conn: Connection): boolean;
+  onAuthenticated(conn: Connection): Promise<boolean>;
   /** Messages by type and errors sent are counted here (default: a registry of its own). */
   metrics?: YychatMetrics;
   /** Told once, when the connection has stopped and released everything. */
@@ -165,10 +165,10 @@ export class Connection implements ConnectionContext {
    * is free; otherwise tells the client (`too_many_connections`), closes with
    * 1013 and returns false.
    */
-  authenticate(principal: string): boolean {
+  async authenticate(principal: string): Promise<boolean> {
     if (this.#authTimer !== undefined) this.#clock.clearTimeout(this.#authTimer);
     this.#authTimer = undefined;
-    if (this.#principal === undefined && this.#authRequired && !this.#onAuthenticated(this)) {
+    if (this.#principal === undefined && this.#authRequired && !await this.#onAuthenticated(this)) {
       sendError(
         this,
         new ChatError(

@@ -30,6 +30,8 @@ export interface SupervisorOptions {
   maxPendingAuth: number;
   /** Connections per client address (WS_MAX_CONNECTIONS_PER_IP). */
   maxConnectionsPerIp: number;
+  /** Cluster mode: slots counted across every node (absent: this node's count is the limit). */
+  slots?: ConnectionSlots;
   /** Period of the liveness sweep. */
   heartbeatIntervalMs: number;
   /** Silence after which a connection is closed with 4000. */
@@ -48,6 +50,15 @@ export type SupervisorStatus = "running" | "draining" | "stopped";
 
 /** Why `admit` would refuse, for the HTTP answer. */
 export type Refusal = "at_capacity" | "too_many_pending" | "too_many_per_ip" | "shutting_down";
+
+/**
+ * Connection slots shared with other nodes (cluster mode): `acquire` says
+ * whether one more authenticated connection fits cluster-wide.
+ */
+export interface ConnectionSlots {
+  acquire(clientId: string): Promise<boolean>;
+  release(clientId: string): void;
+}
 
 /** Who is knocking: its address, and whether it proved a key already. */
 export interface Applicant {
@@ -108,19 +119,38 @@ export class Supervisor {
   }
 
   /**
+   * Takes a cluster-wide slot for `clientId` (always granted without a
+   * cluster: the local count in {@linkcode refusal} is the limit).
+   */
+  acquireSlot(clientId: string): boolean | Promise<boolean> {
+    return this.#opts.slots?.acquire(clientId) ?? true;
+  }
+
+  /** Gives back a slot taken for a connection that was never admitted. */
+  releaseSlot(clientId: string): void {
+    this.#opts.slots?.release(clientId);
+  }
+
+  /**
    * Registers a freshly upgraded socket as a connection actor. Call right
    * after `refusal()` returned undefined, in the same tick.
    */
   admit(
     socket: WebSocket,
-    auth: { principal: string | undefined; authRequired: boolean; address: string },
+    auth: {
+      principal: string | undefined;
+      authRequired: boolean;
+      address: string;
+      /** Given when a cluster slot was taken for it already. */
+      clientId?: string;
+    },
   ): Connection {
     const authenticated = !auth.authRequired;
     const refusal = this.refusal({ address: auth.address, authenticated });
     if (refusal !== undefined) throw new RangeError(`Cannot admit connection: ${refusal}`);
     const conn = new Connection({
       socket,
-      clientId: crypto.randomUUID(),
+      clientId: auth.clientId ?? crypto.randomUUID(),
       router: this.#opts.router,
       clock: this.#opts.clock,
       logger: this.#opts.logger,
@@ -129,10 +159,13 @@ export class Supervisor {
       principal: auth.principal,
       authRequired: auth.authRequired,
       onFrame: () => this.#totalMessages++,
-      onAuthenticated: () => {
+      onAuthenticated: async (c) => {
         if (this.#status !== "running" || this.#admitted >= this.#opts.maxConnections) return false;
-        this.#admitted++;
-        return true;
+        this.#admitted++; // reserved now, so concurrent authentications cannot overshoot
+        if (await this.acquireSlot(c.clientId) && c.status === "open") return true;
+        this.#admitted--;
+        this.#opts.slots?.release(c.clientId);
+        return false;
       },
       metrics: this.#metrics,
       onStopped: (c, code, reason) => this.send({ type: "stopped", conn: c, code, reason }),
@@ -184,7 +217,10 @@ export class Supervisor {
         const conn = msg.conn;
         if (this.#registry.get(conn.clientId) !== conn) return;
         this.#registry.delete(conn.clientId);
-        if (conn.authenticated) this.#admitted--;
+        if (conn.authenticated) {
+          this.#admitted--;
+          this.#opts.slots?.release(conn.clientId);
+        }
         const left = (this.#perAddress.get(conn.address) ?? 1) - 1;
         if (left === 0) this.#perAddress.delete(conn.address);
         else this.#perAddress.set(conn.address, left);

@@ -35,6 +35,11 @@ export const ERROR_CODES = {
     404,
     "The generation to resume is unknown, expired, or the token does not match",
   ],
+  stream_lost: [
+    "server_error",
+    502,
+    "The node running the reply went away; what it logged was delivered",
+  ],
   too_many_subscribers: [
     "rate_limit_error",
     429,

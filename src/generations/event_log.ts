@@ -17,7 +17,11 @@
  */
 import type { GenerationEvent } from "./events.ts";
 
-export type GenerationStatus = "running" | "done";
+/**
+ * `lost`: a cluster log that could not record every event (Redis was down)
+ * gives the generation up for other nodes rather than replay a gap.
+ */
+export type GenerationStatus = "running" | "done" | "lost";
 
 /** What is known of a generation besides its events. */
 export interface GenerationRecord {
@@ -49,7 +53,27 @@ export type LogRead =
     events: GenerationEvent[];
   };
 
+/**
+ * What a cluster's log adds: generations that run on other nodes. Live
+ * events come through `subscribe` (pub/sub, only a wake-up: the log stays
+ * the truth and replays are merged by `seq`).
+ */
+export interface RemoteGenerations {
+  /**
+   * Calls `listener` with every event of generation `key` published from
+   * now on, and with `null` when it finishes. Resolves once the
+   * subscription is confirmed, so a read after it misses nothing.
+   */
+  subscribe(key: string, listener: (event: GenerationEvent | null) => void): Promise<() => void>;
+  /** Asks the node running `record` to cancel it. */
+  cancel(record: GenerationRecord): Promise<void>;
+  /** Whether `node` still holds its lease (a dead node's generations are lost). */
+  nodeAlive(node: string): Promise<boolean>;
+}
+
 export interface EventLog {
+  /** Present in cluster mode: generations of other nodes. */
+  readonly remote?: RemoteGenerations;
   /** Records a new running generation (replacing a finished one with the same key). */
   create(record: GenerationRecord): void;
   append(key: string, event: GenerationEvent): void;

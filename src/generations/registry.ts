@@ -13,7 +13,13 @@ import type { Clock, TimerId } from "../core/clock.ts";
 import { ChatError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { spawn } from "../core/spawn.ts";
-import type { EventLog, GenerationStatus, LogRead } from "./event_log.ts";
+import type {
+  EventLog,
+  GenerationRecord,
+  GenerationStatus,
+  LogRead,
+  RemoteGenerations,
+} from "./event_log.ts";
 import type { GenerationEvent } from "./events.ts";
 import {
   type DetachReason,
@@ -22,6 +28,8 @@ import {
   type Subscriber,
 } from "./generation.ts";
 import { newResumeToken, tokenMatches } from "./resume_token.ts";
+import { Replay } from "./replay.ts";
+import { RemoteFollower } from "./remote_follower.ts";
 import type { YychatMetrics } from "../observability/yychat_metrics.ts";
 
 export interface GenerationRegistryOptions {
@@ -39,6 +47,8 @@ export interface GenerationRegistryOptions {
   maxSubscribers: number;
   /** Generation and resume metrics. */
   metrics?: YychatMetrics;
+  /** Cluster mode: how often a follower of another node's generation checks the log. */
+  watchdogMs?: number;
 }
 
 /** What a resumed subscriber learns before the replay. */
@@ -46,7 +56,7 @@ export interface ResumeInfo {
   recovered: boolean;
   /** Whether the generation streams its text (`chunk` events) or ends with one `end`. */
   stream: boolean;
-  status: GenerationStatus;
+  status: "running" | "done";
   /** The highest `seq` the generation had when the log was read. */
   topSeq: number;
   /** When the log no longer held `last_seq + 1`: the text through `snapshot.seq`. */
@@ -86,6 +96,8 @@ export class GenerationRegistry {
   readonly #opts: GenerationRegistryOptions;
   /** Running generations of this node. */
   readonly #running = new Map<string, Generation>();
+  /** Subscriptions to generations running on other nodes (cluster mode). */
+  readonly #followers = new Set<RemoteFollower>();
   readonly #sweepTimer: TimerId;
   #draining = false;
 
@@ -182,6 +194,10 @@ export class GenerationRegistry {
       throw unavailable(request.requestId);
     }
     const generation = this.#running.get(key);
+    const remote = this.#opts.log.remote;
+    if (generation === undefined && record.status === "running" && remote !== undefined) {
+      return await this.#follow(record, request, subscriber, remote);
+    }
     if (generation === undefined) {
       // Finished here (or, without a cluster, nowhere else): replay the log.
       const read = await this.#opts.log.read(key, request.afterSeq);
@@ -217,6 +233,46 @@ export class GenerationRegistry {
     return { attachment: attachmentOf(generation, replay), recovered: read.recovered };
   }
 
+  /** Subscribes to a generation running on another node (cluster mode). */
+  async #follow(
+    record: GenerationRecord,
+    request: ResumeRequest,
+    subscriber: ResumeSubscriber,
+    remote: RemoteGenerations,
+  ): Promise<{ attachment: Attachment; recovered: boolean }> {
+    if (this.#draining) {
+      throw new ChatError("server_shutting_down", "The server is shutting down: no new requests");
+    }
+    const replay = new Replay(subscriber, request.afterSeq);
+    const follower = new RemoteFollower({
+      record,
+      replay,
+      log: this.#opts.log,
+      remote,
+      clock: this.#opts.clock,
+      logger: this.#opts.logger,
+      watchdogMs: this.#opts.watchdogMs ?? 2000,
+      onStop: (f) => this.#followers.delete(f),
+    });
+    this.#followers.add(follower);
+    if (!await follower.start(request.afterSeq)) throw unavailable(request.requestId);
+    return {
+      attachment: {
+        requestId: request.requestId,
+        cancel: () => follower.cancel(),
+        detach: () => follower.stop(),
+      },
+      recovered: replay.recovered,
+    };
+  }
+
+  /** Cancels running generation `key` of this node (a cancel sent by another node). */
+  cancelKey(key: string): boolean {
+    const generation = this.#running.get(key);
+    generation?.cancel();
+    return generation !== undefined;
+  }
+
   /** Cancels generations detached too long and forgets finished ones past the window. */
   sweep(): void {
     const now = this.#opts.clock.now();
@@ -246,9 +302,10 @@ export class GenerationRegistry {
     await within(all(), 1000, this.#opts.clock);
   }
 
-  /** Stops the sweep and releases the log. */
+  /** Stops the sweep and the followers, and releases the log. */
   async close(): Promise<void> {
     this.#opts.clock.clearInterval(this.#sweepTimer);
+    for (const follower of [...this.#followers]) follower.stop();
     await this.#opts.log.close();
   }
 }
@@ -276,64 +333,6 @@ function unavailable(requestId: string): ChatError {
     `Cannot resume "${requestId}": it is unknown, expired, or the token does not match` +
       " (a completed reply is in the conversation's memory)",
   );
-}
-
-/**
- * Stands between a generation and a resuming subscriber: buffers live events
- * until the log replay is delivered, then passes on only events with a
- * `seq` above the last delivered one.
- */
-class Replay implements Subscriber {
-  readonly #inner: ResumeSubscriber;
-  #lastSeq: number;
-  #buffer: GenerationEvent[] | undefined = [];
-  #finishedEarly = false;
-
-  constructor(inner: ResumeSubscriber, afterSeq: number) {
-    this.#inner = inner;
-    this.#lastSeq = afterSeq;
-  }
-
-  push(event: GenerationEvent): boolean {
-    if (this.#buffer !== undefined) {
-      this.#buffer.push(event);
-      return true;
-    }
-    return this.#deliver(event);
-  }
-
-  finished(): void {
-    if (this.#buffer !== undefined) this.#finishedEarly = true;
-    else this.#inner.finished?.();
-  }
-
-  /** Delivers the replay, then what arrived meanwhile; false when the subscriber gave up. */
-  release(read: LogRead, stream: boolean): boolean {
-    const info: ResumeInfo = {
-      recovered: read.recovered,
-      status: read.status,
-      topSeq: read.topSeq,
-      stream,
-    };
-    if (!read.recovered) {
-      info.snapshot = read.snapshot;
-      this.#lastSeq = Math.max(this.#lastSeq, read.snapshot.seq);
-    }
-    this.#inner.resumed(info);
-    const buffered = this.#buffer ?? [];
-    this.#buffer = undefined;
-    for (const event of [...read.events, ...buffered]) {
-      if (!this.#deliver(event)) return false;
-    }
-    if (this.#finishedEarly) this.#inner.finished?.();
-    return true;
-  }
-
-  #deliver(event: GenerationEvent): boolean {
-    if (event.seq <= this.#lastSeq) return true;
-    this.#lastSeq = event.seq;
-    return this.#inner.push(event);
-  }
 }
 
 /** Waits for `promise`, but at most `ms`. */

@@ -26,7 +26,7 @@ export interface ConnectionContext {
    * False when no connection slot is free: the client was told and the
    * connection is closing.
    */
-  authenticate(principal: string): boolean;
+  authenticate(principal: string): Promise<boolean>;
   /** Closes the connection with a documented close code. */
   close(code: number, reason: string): void;
 }

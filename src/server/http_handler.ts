@@ -106,7 +106,7 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
 
 function route(req: Request, meta: RequestMeta, deps: HttpDeps): Promise<Response> {
   const path = new URL(req.url).pathname;
-  if (path === "/ws/chat") return Promise.resolve(upgradeToWebSocket(req, meta.client, deps));
+  if (path === "/ws/chat") return upgradeToWebSocket(req, meta.client, deps);
   const described = deps.observability?.(req, path);
   if (described !== undefined) return described;
   if (path.startsWith("/v1/") && deps.rest) {

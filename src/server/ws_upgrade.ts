@@ -10,6 +10,7 @@ import type { ClientInfo } from "../security/request_policy.ts";
 import type { Logger } from "../core/logger.ts";
 import { type ApiKeys, bearerToken } from "../security/api_keys.ts";
 import { errorResponse } from "./responses.ts";
+import { CloseCode } from "../protocol/close_codes.ts";
 
 /** The subprotocol a browser offers next to `bearer.<key>`; the server selects it. */
 export const WS_SUBPROTOCOL = "yychat";
@@ -47,7 +48,11 @@ const REFUSALS: Record<Refusal, { status: number; code: string; message: string 
   },
 };
 
-export function upgradeToWebSocket(req: Request, client: ClientInfo, deps: UpgradeDeps): Response {
+export async function upgradeToWebSocket(
+  req: Request,
+  client: ClientInfo,
+  deps: UpgradeDeps,
+): Promise<Response> {
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return errorResponse(426, "Expected a WebSocket upgrade request", {
       code: "upgrade_required",
@@ -70,10 +75,16 @@ export function upgradeToWebSocket(req: Request, client: ClientInfo, deps: Upgra
   }
 
   const authRequired = deps.keys.required && principal === undefined;
-  const refusal = deps.supervisor.refusal({
-    address: client.address,
-    authenticated: !authRequired,
-  });
+  const clientId = crypto.randomUUID();
+  let refusal = deps.supervisor.refusal({ address: client.address, authenticated: !authRequired });
+  // Cluster mode: an authenticated connection also needs a cluster-wide slot
+  // (without a cluster the answer is synchronous, so refusal and admit share a tick).
+  let slot = false;
+  if (refusal === undefined && !authRequired) {
+    const granted = deps.supervisor.acquireSlot(clientId);
+    slot = granted === true || await granted;
+    if (!slot) refusal = "at_capacity";
+  }
   if (refusal !== undefined) {
     const { status, code, message } = REFUSALS[refusal];
     deps.logger.warn("ws_refused", {
@@ -92,11 +103,18 @@ export function upgradeToWebSocket(req: Request, client: ClientInfo, deps: Upgra
       idleTimeout: Math.max(1, Math.round(deps.heartbeatIntervalMs / 1000)),
     });
   } catch (err) {
+    if (slot) deps.supervisor.releaseSlot(clientId);
     // A malformed handshake (missing key, `Connection: close`, …).
     deps.logger.warn("ws_refused", { reason: "invalid_upgrade", error: String(err) });
     return errorResponse(400, "Invalid WebSocket upgrade request", { code: "invalid_upgrade" });
   }
   const { socket, response } = upgraded;
-  deps.supervisor.admit(socket, { principal, authRequired, address: client.address });
+  try {
+    deps.supervisor.admit(socket, { principal, authRequired, address: client.address, clientId });
+  } catch {
+    // Full or draining since the check (another upgrade won the race while the slot was taken).
+    if (slot) deps.supervisor.releaseSlot(clientId);
+    socket.onopen = () => socket.close(CloseCode.tryAgainLater, "server at its connection limit");
+  }
   return response;
 }

@@ -296,7 +296,7 @@ Deno.test("Connection.send() cuts an oversized error message instead of dropping
   assert.ok(new TextEncoder().encode(socket.sent.at(-1)!).length <= LIMITS.maxOutboundBytes);
 });
 
-Deno.test("Supervisor: sockets owing their auth frame hold no connection slot", () => {
+Deno.test("Supervisor: sockets owing their auth frame hold no connection slot", async () => {
   const { supervisor, connect } = setup({ maxConnections: 1, maxPendingAuth: 2 }, ["k1"]);
   const pending = () =>
     connect({ principal: undefined, authRequired: true, address: "10.0.0.9" }).socket;
@@ -312,6 +312,7 @@ Deno.test("Supervisor: sockets owing their auth frame hold no connection slot", 
   assert.equal(supervisor.refusal({ address: "10.0.0.2", authenticated: true }), "at_capacity");
   // A pending socket that authenticates while no slot is free is told and closed with 1013.
   a.receive(JSON.stringify({ type: "auth", token: "k1" }));
+  await new Promise((r) => setTimeout(r, 0)); // authentication asks for a slot asynchronously
   const last = a.events().at(-1)!;
   assert.equal((last.error as { code: string }).code, "too_many_connections");
   assert.equal(a.closedWith?.code, 1013);
@@ -321,6 +322,7 @@ Deno.test("Supervisor: sockets owing their auth frame hold no connection slot", 
   keyed.socket.finishClose();
   const b = pending();
   b.receive(JSON.stringify({ type: "auth", token: "k1" }));
+  await new Promise((r) => setTimeout(r, 0));
   assert.equal(b.events().at(-1)!.type, "auth_ok");
   assert.equal(supervisor.refusal({ address: "10.0.0.2", authenticated: true }), "at_capacity");
 });

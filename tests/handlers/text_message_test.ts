@@ -27,7 +27,7 @@ function context(principal = "") {
     signal: controller.signal,
     attachments: new Attachments(),
     send: (body) => (sent.push(body as Sent), true),
-    authenticate: () => true,
+    authenticate: () => Promise.resolve(true),
     close() {},
   };
   return {

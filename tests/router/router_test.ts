@@ -15,7 +15,7 @@ function fakeContext(): ConnectionContext & { sent: OutboundBody[] } {
     signal: controller.signal,
     attachments: new Attachments(),
     send: (body) => (sent.push(body), true),
-    authenticate: () => true,
+    authenticate: () => Promise.resolve(true),
     close() {},
   };
 }
