@@ -41,4 +41,8 @@ export const DEFAULTS = {
   toolTimeoutSeconds: 20,
   defaultTimezone: "UTC",
   logLevel: "info",
+  /** Seconds a PostgreSQL connection attempt may take (memory calls reject after it). */
+  databaseConnectTimeoutSeconds: 5,
+  /** PostgreSQL connections per process. */
+  databasePoolSize: 10,
 } as const;
