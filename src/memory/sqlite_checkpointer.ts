@@ -1,75 +1,116 @@
 /**
- * Worker thread of `SqliteMemoryStore`: checkpoints the WAL (copies committed
- * pages into the database file, with its `fsync`) on its own connection, so
- * that work never runs on the server's event loop. With SQLite's automatic
- * checkpoint the commit that crosses the threshold does it inline: after a
- * few 1 MiB messages that is tens of milliseconds (more on a busy disk)
- * during which no other connection is served.
+ * WAL checkpoints of a `SqliteMemoryStore` on a worker thread
+ * (`sqlite_checkpointer_worker.ts`), so copying committed pages into the
+ * database file, and its `fsync`, never run on the server's event loop. With
+ * SQLite's automatic checkpoint the commit that crosses the threshold does it
+ * inline: after a few 1 MiB messages that is tens of milliseconds (more on a
+ * busy disk) during which no other connection is served.
  *
- * Protocol: `{type: "start", path, intervalMs}` starts it (it answers
- * `{type: "ready"}`); every `intervalMs` it runs a PASSIVE checkpoint (never
- * waits for, nor blocks, the writer). `{type: "stop"}` closes its connection
- * and answers `{type: "stopped"}`. On a failure it posts
- * `{type: "failed", error}` and stops; the store then falls back to SQLite's
- * automatic checkpoint.
+ * The thread starts lazily, once about a megabyte was written (creating it
+ * costs one pause of some tens of milliseconds), so a store that only ever
+ * sees small turns never pays for it. Until then, and if the thread cannot
+ * start or fails (e.g. a compiled binary built without the worker module),
+ * SQLite's own checkpoint at commit is used.
  */
-/// <reference lib="deno.worker" />
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
+import type { CheckpointerCommand, CheckpointerReply } from "./sqlite_checkpointer_worker.ts";
 
-export type CheckpointerCommand =
-  | { type: "start"; path: string; intervalMs: number }
-  | { type: "stop" };
+/** Estimated bytes written before the thread is started. */
+const START_AFTER_BYTES = 1024 * 1024;
+/** SQLite's default automatic checkpoint threshold, in pages. */
+const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 
-export type CheckpointerReply =
-  | { type: "ready" }
-  | { type: "stopped" }
-  | { type: "failed"; error: string };
+/** Runs the checkpoints of one database file; see the module doc. */
+export class SqliteCheckpointer {
+  readonly #db: DatabaseSync;
+  readonly #path: string;
+  readonly #intervalMs: number;
+  #worker: Worker | undefined;
+  #writtenBytes = 0;
+  #stopped = false;
 
-let db: DatabaseSync | undefined;
-let timer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * `db` is the store's own connection (its automatic checkpoint is turned
+   * off here and back on as the fallback); `intervalMs` 0 leaves
+   * checkpoints to SQLite.
+   */
+  constructor(db: DatabaseSync, path: string, intervalMs: number) {
+    this.#db = db;
+    this.#path = path;
+    this.#intervalMs = Math.max(0, Math.trunc(intervalMs));
+    if (this.#intervalMs > 0) this.#db.exec("PRAGMA wal_autocheckpoint = 0");
+  }
 
-function fail(err: unknown): void {
-  if (timer !== undefined) clearInterval(timer);
-  timer = undefined;
-  try {
-    db?.close();
-  } catch { /* already closed */ }
-  db = undefined;
-  self.postMessage({ type: "failed", error: String(err) } satisfies CheckpointerReply);
-}
+  /** True while checkpoints run on the worker thread. */
+  get running(): boolean {
+    return this.#worker !== undefined;
+  }
 
-function stop(): void {
-  if (timer !== undefined) clearInterval(timer);
-  timer = undefined;
-  try {
-    db?.close();
-  } catch { /* already closed */ }
-  db = undefined;
-  self.postMessage({ type: "stopped" } satisfies CheckpointerReply);
-}
+  /** Counts what a commit wrote; starts the thread once the WAL may hold a megabyte. */
+  noteWritten(bytes: number): void {
+    if (this.#intervalMs === 0 || this.#worker || this.#stopped) return;
+    this.#writtenBytes += bytes;
+    if (this.#writtenBytes < START_AFTER_BYTES) return;
+    this.#writtenBytes = 0;
+    this.#start();
+  }
 
-function start(path: string, intervalMs: number): void {
-  try {
-    db = new DatabaseSync(path);
-    db.exec("PRAGMA busy_timeout = 1000");
-    // This connection only checkpoints; it never checkpoints on its own commits.
-    db.exec("PRAGMA wal_autocheckpoint = 0");
-    const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-    timer = setInterval(() => {
-      try {
-        checkpoint.get();
-      } catch (err) {
-        fail(err);
-      }
-    }, Math.max(10, intervalMs));
-    self.postMessage({ type: "ready" } satisfies CheckpointerReply);
-  } catch (err) {
-    fail(err);
+  #start(): void {
+    try {
+      const worker = new Worker(new URL("./sqlite_checkpointer_worker.ts", import.meta.url), {
+        type: "module",
+      });
+      worker.onerror = (ev) => {
+        ev.preventDefault();
+        this.#fallBack();
+      };
+      worker.onmessage = (ev: MessageEvent<CheckpointerReply>) => {
+        if (ev.data.type === "failed") this.#fallBack();
+      };
+      worker.postMessage(
+        {
+          type: "start",
+          path: this.#path,
+          intervalMs: this.#intervalMs,
+        } satisfies CheckpointerCommand,
+      );
+      this.#worker = worker;
+    } catch {
+      this.#fallBack();
+    }
+  }
+
+  /** SQLite checkpoints at commit again; the store keeps working. */
+  #fallBack(): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#stopped = true;
+    try {
+      this.#db.exec(`PRAGMA wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+    } catch { /* the store is closed */ }
+  }
+
+  /** Asks the thread to close its connection (bounded wait), then ends it. Idempotent. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const worker = this.#worker;
+    if (!worker) return;
+    this.#worker = undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        worker.onmessage = (ev: MessageEvent<CheckpointerReply>) => {
+          if (ev.data.type !== "ready") resolve();
+        };
+        worker.onerror = (ev) => {
+          ev.preventDefault();
+          resolve();
+        };
+        worker.postMessage({ type: "stop" } satisfies CheckpointerCommand);
+      }),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, 2000)),
+    ]);
+    clearTimeout(timer);
+    worker.terminate();
   }
 }
-
-self.onmessage = (ev: MessageEvent<CheckpointerCommand>) => {
-  const cmd = ev.data;
-  if (cmd.type === "stop") stop();
-  else if (!db) start(cmd.path, cmd.intervalMs);
-};

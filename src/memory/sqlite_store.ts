@@ -32,12 +32,9 @@ import {
 } from "./context_assembly.ts";
 import { indexedText, recallTerms, scopeToken, spaceCjk } from "./recall_terms.ts";
 import { estimateMessageTokens } from "./tokens.ts";
-import type { CheckpointerCommand, CheckpointerReply } from "./sqlite_checkpointer.ts";
+import { SqliteCheckpointer } from "./sqlite_checkpointer.ts";
 
 export { RECALL_CANDIDATES, scopeToken };
-
-/** Estimated bytes written before the WAL checkpointer thread is started. */
-const CHECKPOINTER_AFTER_BYTES = 1024 * 1024;
 
 /** Bump when the schema changes and add a step to `#migrate`. */
 export const SCHEMA_VERSION = 2;
@@ -141,12 +138,7 @@ export class SqliteMemoryStore implements MemoryStore {
     deleteMessages: StatementSync;
   };
   #closed = false;
-  /** The background checkpointer, while it runs. */
-  #checkpointer: Worker | undefined;
-  /** 0: checkpoints are left to SQLite. */
-  #checkpointIntervalMs: number;
-  /** Estimated bytes written since open, until the checkpointer starts. */
-  #writtenBytes = 0;
+  readonly #checkpointer: SqliteCheckpointer;
 
   constructor(options: SqliteMemoryStoreOptions) {
     Deno.mkdirSync(options.dataDir, { recursive: true });
@@ -168,10 +160,11 @@ export class SqliteMemoryStore implements MemoryStore {
       // A WAL reset after a checkpoint truncates the file back to this size.
       this.#db.exec("PRAGMA journal_size_limit = 67108864");
       this.#migrate();
-      this.#checkpointIntervalMs = Math.max(0, Math.trunc(options.checkpointIntervalMs ?? 250));
-      // Until the checkpointer starts (lazily, see #noteWritten) nothing
-      // checkpoints: the WAL holds at most CHECKPOINTER_AFTER_BYTES by then.
-      if (this.#checkpointIntervalMs > 0) this.#db.exec("PRAGMA wal_autocheckpoint = 0");
+      this.#checkpointer = new SqliteCheckpointer(
+        this.#db,
+        this.path,
+        options.checkpointIntervalMs ?? 250,
+      );
       const conv = "namespace = ? AND conversation_id = ?";
       this.#stmt = {
         insert: this.#db.prepare(
@@ -289,77 +282,9 @@ export class SqliteMemoryStore implements MemoryStore {
     });
   }
 
-  /**
-   * Moves WAL checkpoints to a worker thread (`sqlite_checkpointer.ts`).
-   * If the worker cannot start or fails (e.g. a compiled binary built
-   * without it), SQLite's automatic checkpoint takes over again.
-   */
-  #startCheckpointer(intervalMs: number): void {
-    const fallback = () => {
-      this.#checkpointer?.terminate();
-      this.#checkpointer = undefined;
-      if (!this.#closed) this.#db.exec("PRAGMA wal_autocheckpoint = 1000");
-    };
-    try {
-      const worker = new Worker(new URL("./sqlite_checkpointer.ts", import.meta.url), {
-        type: "module",
-      });
-      worker.onerror = (ev) => {
-        ev.preventDefault();
-        fallback();
-      };
-      worker.onmessage = (ev: MessageEvent<CheckpointerReply>) => {
-        if (ev.data.type === "failed") fallback();
-      };
-      worker.postMessage(
-        { type: "start", path: this.path, intervalMs } satisfies CheckpointerCommand,
-      );
-      this.#checkpointer = worker;
-    } catch {
-      fallback();
-    }
-  }
-
   /** True while WAL checkpoints run on the worker thread (not inline at commit). */
   get backgroundCheckpoints(): boolean {
-    return this.#checkpointer !== undefined;
-  }
-
-  /**
-   * Counts what a commit wrote; the checkpointer thread starts once the WAL
-   * may hold a megabyte, so a store that only ever sees small turns (most
-   * tests) never pays for a thread.
-   */
-  #noteWritten(bytes: number): void {
-    if (this.#checkpointIntervalMs === 0 || this.#checkpointer || this.#closed) return;
-    this.#writtenBytes += bytes;
-    if (this.#writtenBytes >= CHECKPOINTER_AFTER_BYTES) {
-      this.#writtenBytes = 0;
-      this.#startCheckpointer(this.#checkpointIntervalMs);
-    }
-  }
-
-  /** Asks the checkpointer to close its connection, then ends the thread. */
-  async #stopCheckpointer(): Promise<void> {
-    const worker = this.#checkpointer;
-    if (!worker) return;
-    this.#checkpointer = undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) => {
-        worker.onmessage = (ev: MessageEvent<CheckpointerReply>) => {
-          if (ev.data.type !== "ready") resolve();
-        };
-        worker.onerror = (ev) => {
-          ev.preventDefault();
-          resolve();
-        };
-        worker.postMessage({ type: "stop" } satisfies CheckpointerCommand);
-      }),
-      new Promise<void>((resolve) => timer = setTimeout(resolve, 2000)),
-    ]);
-    clearTimeout(timer);
-    worker.terminate();
+    return this.#checkpointer.running;
   }
 
   #transaction<T>(fn: () => T): T {
@@ -450,7 +375,7 @@ export class SqliteMemoryStore implements MemoryStore {
       });
       return { stored: true };
     });
-    this.#noteWritten(written);
+    this.#checkpointer.noteWritten(written);
     return result;
   }
 
@@ -517,7 +442,7 @@ export class SqliteMemoryStore implements MemoryStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#stopCheckpointer();
+    await this.#checkpointer.stop();
     try {
       this.#db.exec("PRAGMA optimize");
     } finally {
