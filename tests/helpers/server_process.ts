@@ -26,6 +26,8 @@ export interface ServerProcessOptions {
   permissions?: string[];
   /** Other `deno run` flags, e.g. `--cpu-prof`. */
   denoFlags?: string[];
+  /** Run the script of another checkout (a benchmark's baseline); default this repository. */
+  root?: string;
 }
 
 export interface ServerProcess {
@@ -71,7 +73,7 @@ export async function startServerProcess(
       ...(options.permissions ?? START_PERMISSIONS),
       options.script ?? "main.ts",
     ],
-    cwd: REPO_ROOT,
+    cwd: options.root ?? REPO_ROOT,
     env: {
       SERVER_HOST: "127.0.0.1",
       SERVER_PORT: String(port),
