@@ -419,10 +419,13 @@ export class PostgresMemoryStore implements MemoryStore {
         // The newest RECALL_CANDIDATES matches older than the recent window
         // are ranked, as in SQLite, so a common word costs no more than a
         // rare one in a long conversation.
+        // Two conditions, not "scope & (terms)": a term the parser drops
+        // (e.g. "²²") would leave the scope alone, matching everything.
         const hits = await sql<{ id: string; turn_id: string }[]>`
           WITH hits AS MATERIALIZED (
             SELECT id, turn_id, search FROM messages
-            WHERE search @@ to_tsquery('simple', ${`'${scope}' & (${query})`})
+            WHERE search @@ to_tsquery('simple', ${`'${scope}'`})
+              AND search @@ to_tsquery('simple', ${query})
               AND ${conv} AND id < ${beforeId}
             ORDER BY id DESC LIMIT ${RECALL_CANDIDATES}
           )

@@ -341,6 +341,19 @@ const CASES: Record<string, Case> = {
     assert.equal(near.messages[0]!.content, 'he said "NEAR(a b)" AND x*');
   },
 
+  "a query of words the index cannot hold recalls nothing": async (store) => {
+    await store.appendTurn("ns", "c", turn("an old note about the garden", "noted"));
+    for (let i = 0; i < 3; i++) await store.appendTurn("ns", "c", turn(`chat ${i}`, "ok"));
+    for (const query of ["²²", "²² ³³", "x²²", "¼½ ⅔"]) {
+      const ctx = await store.context("ns", "c", {
+        query,
+        tokenBudget: 1000,
+        maxRecentMessages: 2,
+      });
+      assert.deepEqual(ctx.messages.map((m) => m.content), ["chat 2", "ok"], query);
+    }
+  },
+
   "appendTurn() with the epoch read before a clear() stores nothing": async (store) => {
     const options = { query: "", tokenBudget: 1000, maxRecentMessages: 10 };
     // A first message: the conversation does not exist yet.
