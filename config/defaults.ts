@@ -75,4 +75,8 @@ export const DEFAULTS = {
   logLevel: "info",
   /** Serve `/metrics` without the API key even when keys are configured. */
   metricsPublic: false,
+  /** Seconds a PostgreSQL connection attempt may take (memory calls reject after it). */
+  databaseConnectTimeoutSeconds: 5,
+  /** PostgreSQL connections per process. */
+  databasePoolSize: 10,
 } as const;

@@ -132,6 +132,20 @@ const EnvSchema = z.object({
   DEFAULT_TIMEZONE: str(DEFAULTS.defaultTimezone).refine(isTimezone, "must be an IANA time zone"),
   TAVILY_API_KEY: optionalStr,
   TAVILY_BASE_URL: str("https://api.tavily.com"),
+  YYCHAT_DATABASE_URL: optionalStr.pipe(
+    z.union([
+      z.undefined(),
+      z.string().regex(/^postgres(ql)?:\/\//i, {
+        message: "must be a postgres:// or postgresql:// URL",
+      }),
+    ]),
+  ),
+  YYCHAT_DATABASE_CONNECT_TIMEOUT: secondsAsMs(
+    0.1,
+    300,
+    DEFAULTS.databaseConnectTimeoutSeconds,
+  ),
+  YYCHAT_DATABASE_POOL_SIZE: int(1, 1000, DEFAULTS.databasePoolSize),
   LOG_LEVEL: z.string().trim().toLowerCase().optional()
     .transform((raw) => raw || DEFAULTS.logLevel)
     .pipe(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` })),
@@ -140,6 +154,11 @@ const EnvSchema = z.object({
 
 /** Every environment variable yychat reads (documented in docs/CONFIGURATION.md). */
 export const ENV_VARS: readonly string[] = Object.keys(EnvSchema.shape);
+
+/** A value as shown in an error: a URL's password (`//user:secret@`) is masked. */
+function withoutPassword(value: string | null): string | null {
+  return value?.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i, "$1***@") ?? null;
+}
 
 function isTimezone(tz: string): boolean {
   try {
@@ -223,6 +242,8 @@ export interface Settings {
   logLevel: LogLevel;
   /** `/metrics` without the API key even when keys are configured. */
   metricsPublic: boolean;
+  /** Conversation memory in PostgreSQL (cluster mode); without `url`, SQLite under `dataDir`. */
+  database: { url: string | undefined; connectTimeoutMs: number; poolSize: number };
 }
 
 /**
@@ -235,7 +256,9 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "environment");
-      return `  ${name} ${issue.message} (got ${JSON.stringify(env[name] ?? null)})`;
+      return `  ${name} ${issue.message} (got ${
+        JSON.stringify(withoutPassword(env[name] ?? null))
+      })`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
@@ -295,5 +318,10 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     tavily: { apiKey: e.TAVILY_API_KEY, baseUrl: e.TAVILY_BASE_URL },
     logLevel: e.LOG_LEVEL,
     metricsPublic: e.METRICS_PUBLIC,
+    database: {
+      url: e.YYCHAT_DATABASE_URL,
+      connectTimeoutMs: e.YYCHAT_DATABASE_CONNECT_TIMEOUT,
+      poolSize: e.YYCHAT_DATABASE_POOL_SIZE,
+    },
   };
 }

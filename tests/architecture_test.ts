@@ -21,6 +21,7 @@ const ALLOWED: Record<Unit, readonly Unit[]> = {
   "config": ["src/core", "src/security"],
   "src/engine": ["src/core", "src/memory", "src/tools"],
   "src/generations": ["src/core", "src/observability"],
+  "src/cluster": ["src/core", "src/generations"],
   "src/router": ["src/core", "src/protocol", "src/generations", "src/observability"],
   "src/actors": ["src/core", "src/protocol", "src/router", "src/generations", "src/observability"],
   "handlers": [
@@ -44,6 +45,7 @@ const ALLOWED: Record<Unit, readonly Unit[]> = {
     "src/actors",
     "handlers",
     "src/observability",
+    "src/cluster",
   ],
   "main.ts": ["src/core", "config", "src/security", "src/server"],
 };

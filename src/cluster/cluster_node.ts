@@ -13,7 +13,7 @@ import type { Clock, TimerId } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { errorMessage, spawn } from "../core/spawn.ts";
 import type { RedisConnection } from "./redis_connection.ts";
-import { NODES_KEY, nodeChannel, PREFIX } from "./redis_event_log.ts";
+import { nodeChannel, NODES_KEY, PREFIX } from "./redis_event_log.ts";
 import { ADMIT, HEARTBEAT, RESYNC } from "./scripts.ts";
 
 /** The five stage-1 figures of one node. */
@@ -164,7 +164,9 @@ export class ClusterNode {
       for (let i = 0; i < reply.length;) {
         const node = reply[i++]!;
         const fields: Record<string, number> = {};
-        while (i < reply.length && reply[i] !== "") fields[reply[i]!] = Number(reply[i + 1]), i += 2;
+        while (i < reply.length && reply[i] !== "") {
+          fields[reply[i]!] = Number(reply[i + 1]), i += 2;
+        }
         i++;
         nodes++;
         if (node !== this.#opts.nodeId) others.push(fields as unknown as NodeStats);

@@ -11,7 +11,11 @@ type Client = ReturnType<typeof createClient>;
 
 /** `redis://`, `rediss://`, or a unix socket (`unix:///path` or `/path/to/redis.sock`). */
 export function clientOptions(url: string) {
-  const unix = url.startsWith("unix://") ? url.slice("unix://".length) : url.startsWith("/") ? url : "";
+  const unix = url.startsWith("unix://")
+    ? url.slice("unix://".length)
+    : url.startsWith("/")
+    ? url
+    : "";
   const base = {
     disableOfflineQueue: true,
     socket: {

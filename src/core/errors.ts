@@ -55,6 +55,11 @@ export const ERROR_CODES = {
   upstream_error: ["server_error", 502, "The model provider failed or returned bad data"],
   cancelled: ["server_error", 499, "The request was cancelled"],
   internal_error: ["server_error", 500, "Unexpected server fault (the socket stays open)"],
+  memory_unavailable: [
+    "server_error",
+    503,
+    "Conversation memory cannot be read or written (its database is down)",
+  ],
 } as const satisfies Record<string, readonly [ErrorType, number, string]>;
 
 /** OpenAI-style error category carried in `error.type`. */

@@ -93,7 +93,7 @@ export class RemoteFollower {
       if (!done && now?.status === "running" && ownerAlive) return;
       // Finished, lost, expired, or its node died: deliver what was logged, then end.
       const read = await log.read(record.key, replay.lastSeq);
-      if (read?.recovered) for (const e of read.events) replay.push(e);
+      if (read?.recovered) { for (const e of read.events) replay.push(e); }
       if (read?.status !== "done") {
         replay.push({
           seq: replay.lastSeq + 1,

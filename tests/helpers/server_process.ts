@@ -40,6 +40,8 @@ export interface ServerProcessOptions {
    * and `denoFlags` are ignored). `deno task` forwards SIGTERM to the server.
    */
   task?: string;
+  /** Run the script of another checkout (a benchmark's baseline); default this repository. */
+  root?: string;
 }
 
 export interface ServerProcess {
@@ -85,11 +87,11 @@ export async function startServerProcess(
       "run",
       ...(options.denoFlags ?? []),
       ...(options.permissions ?? START_PERMISSIONS),
-      options.cwd === undefined ? script : `${REPO_ROOT}${script}`,
+      options.cwd === undefined ? script : `${options.root ?? REPO_ROOT}${script}`,
     ];
   const child = new Deno.Command(Deno.execPath(), {
     args,
-    cwd: options.cwd ?? REPO_ROOT,
+    cwd: options.cwd ?? options.root ?? REPO_ROOT,
     env: {
       SERVER_HOST: "127.0.0.1",
       SERVER_PORT: String(port),

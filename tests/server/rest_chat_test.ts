@@ -503,17 +503,18 @@ Deno.test("POST /v1/chat/completions in flight at shutdown completes; new reques
   });
 });
 
-Deno.test("POST /v1/chat/completions keeps internal failure details in the log, not the answer", async () => {
+Deno.test("POST /v1/chat/completions answers memory_unavailable for a failing store, details only in the log", async () => {
   await withMockedServer(async ({ server }) => {
-    server.app.services.memory.close(); // the store fails every call from now on
+    await server.app.services.memory.close(); // the store fails every call from now on
     const [status, body] = await postJson(server, {
       conversation_id: "c",
       messages: [{ role: "user", content: "hi" }],
     });
-    assert.equal(status, 500);
-    assert.equal(body.error.message, "Internal server error");
-    assert.equal(body.error.code, "internal_error");
-    assert.doesNotMatch(JSON.stringify(body), /yychat\.db|memory/i);
-    assert.ok(server.logs.some((l) => l.includes("engine_failed") && l.includes("memory")));
+    assert.equal(status, 503);
+    assert.equal(body.error.message, "Conversation memory is unavailable");
+    assert.equal(body.error.code, "memory_unavailable");
+    assert.equal(body.error.type, "server_error");
+    assert.doesNotMatch(JSON.stringify(body), /yychat\.db|closed/i);
+    assert.ok(server.logs.some((l) => l.includes("memory_failed") && l.includes("yychat.db")));
   });
 });
