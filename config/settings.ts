@@ -132,6 +132,15 @@ const EnvSchema = z.object({
   DEFAULT_TIMEZONE: str(DEFAULTS.defaultTimezone).refine(isTimezone, "must be an IANA time zone"),
   TAVILY_API_KEY: optionalStr,
   TAVILY_BASE_URL: str("https://api.tavily.com"),
+  YYCHAT_REDIS_URL: optionalStr.pipe(
+    z.union([
+      z.undefined(),
+      z.string().regex(/^(rediss?:\/\/|unix:\/\/\/|\/)/i, {
+        message: "must be a redis:// or rediss:// URL, or a unix socket (unix:///path or /path)",
+      }),
+    ]),
+  ),
+  YYCHAT_NODE_TTL: secondsAsMs(0.2, 600, DEFAULTS.nodeTtlSeconds),
   YYCHAT_DATABASE_URL: optionalStr.pipe(
     z.union([
       z.undefined(),
@@ -217,6 +226,12 @@ export interface Settings {
   };
   /** This node's name in logs and status (cluster mode). */
   nodeId: string;
+  /** Cluster mode on Redis; without `redisUrl`, one node on its own. */
+  cluster: {
+    redisUrl: string | undefined;
+    /** A node that stops renewing its lease this long is dead (its slots and replies go). */
+    nodeTtlMs: number;
+  };
   dataDir: string;
   mcpConfigPath: string;
   personalitiesDir: string;
@@ -296,6 +311,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
       maxSubscribers: e.STREAM_MAX_SUBSCRIBERS,
     },
     nodeId: e.YYCHAT_NODE_ID,
+    cluster: { redisUrl: e.YYCHAT_REDIS_URL, nodeTtlMs: e.YYCHAT_NODE_TTL },
     dataDir: e.YYCHAT_DATA_DIR,
     mcpConfigPath: e.YYCHAT_MCP_CONFIG,
     personalitiesDir: e.YYCHAT_PERSONALITIES_DIR,

@@ -138,6 +138,17 @@ export const StatusData = z.object({
   uptime: z.number(),
   /** Connections accepted since start (cumulative). */
   accepted_connections: z.number().int(),
+  /** Cluster mode: live nodes (the figures above are then summed over them). */
+  nodes: z.number().int().optional(),
+  /** Cluster mode: this node's own figures. */
+  node: z.object({
+    id: z.string(),
+    total_connections: z.number().int(),
+    active_connections: z.number().int(),
+    total_messages: z.number().int(),
+    max_connections: z.number().int(),
+    uptime: z.number(),
+  }).optional(),
 });
 export type StatusData = z.infer<typeof StatusData>;
 

@@ -27,6 +27,7 @@ import { createObservabilityRoutes } from "./observability_routes.ts";
 import { API_VERSION } from "./openapi.ts";
 import { HTTP_ERROR_CODES } from "./rest/errors.ts";
 import { REST_ROUTES } from "./rest/mod.ts";
+import { startCluster } from "../cluster/mod.ts";
 
 export interface AppOptions {
   clock?: Clock;
@@ -61,15 +62,35 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     for (const s of services.mcp.servers()) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
     for (const [state, n] of counts) g.labels(state).set(n);
   });
+  const logBounds = {
+    maxBytesPerGeneration: settings.streams.maxBytesPerGeneration,
+    maxTotalBytes: settings.streams.maxTotalBytes,
+    resumeWindowMs: settings.streams.resumeWindowMs,
+  };
+  // Cluster mode: the ports shared through Redis. The closures below run
+  // only once traffic flows, after the supervisor and the registry exist.
+  const cluster = settings.cluster.redisUrl === undefined ? undefined : await startCluster({
+    redisUrl: settings.cluster.redisUrl,
+    nodeId: settings.nodeId,
+    nodeTtlMs: settings.cluster.nodeTtlMs,
+    maxConnections: settings.ws.maxConnections,
+    streams: { ...logBounds, detachedLimitMs: settings.streams.detachedLimitMs },
+    clock,
+    logger,
+    localStats: () => supervisor.stats(),
+    onCancel: (key) => generations.cancelKey(key),
+  });
+  if (cluster) metrics.clusterNodes.collect((g) => g.set(cluster.node.nodes));
+  /** `status_response` and `/ws/status`: cluster-wide in cluster mode. */
+  const stats = () => {
+    const local = supervisor.stats();
+    return cluster ? { ...local, ...cluster.node.stats(local) } : local;
+  };
   // The router's get_status handler reads the supervisor, which needs the
   // router: the closure runs only once messages flow, after both exist.
-  const generations = new GenerationRegistry({
+  const generations: GenerationRegistry = new GenerationRegistry({
     runner: services.engine,
-    log: new MemoryEventLog({
-      maxBytesPerGeneration: settings.streams.maxBytesPerGeneration,
-      maxTotalBytes: settings.streams.maxTotalBytes,
-      resumeWindowMs: settings.streams.resumeWindowMs,
-    }),
+    log: cluster?.log ?? new MemoryEventLog(logBounds),
     clock,
     logger,
     nodeId: settings.nodeId,
@@ -77,9 +98,10 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     detachedLimitMs: settings.streams.detachedLimitMs,
     maxSubscribers: settings.streams.maxSubscribers,
     metrics,
+    watchdogMs: Math.max(50, Math.floor(settings.cluster.nodeTtlMs / 4)),
   });
   const router = createRouter({
-    stats: () => supervisor.stats(),
+    stats,
     logger,
     keys,
     generations,
@@ -91,6 +113,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     maxConnections: settings.ws.maxConnections,
     maxPendingAuth: settings.ws.maxPendingAuth,
     maxConnectionsPerIp: settings.ws.maxConnectionsPerIp,
+    ...(cluster ? { slots: cluster.node } : {}),
     heartbeatIntervalMs: settings.ws.heartbeatIntervalMs,
     connectionTimeoutMs: settings.ws.connectionTimeoutMs,
     limits: {
@@ -127,14 +150,20 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
       metricsPublic: settings.metricsPublic,
     }),
     // Public, so counts and kinds only: names and ids are behind the key (/v1/*).
+    stats,
     health: () => {
       const mcp = services.mcp.servers();
       return {
+        // Degraded: serving, but on this node alone (Redis unreachable).
+        ...(cluster?.node.degraded ? { status: "degraded" } : {}),
         provider: services.engine.offline ? "offline" : "openai-compatible",
         mcp_servers: {
           configured: mcp.length,
           connected: mcp.filter((s) => s.state === "connected").length,
         },
+        ...(cluster
+          ? { cluster: { redis: cluster.redis.up ? "up" : "down", nodes: cluster.node.nodes } }
+          : {}),
       };
     },
   });
@@ -157,7 +186,8 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
           () => generations.drain(settings.shutdownGraceMs),
         ),
         inFlight.drain(settings.shutdownGraceMs),
-      ]).then(() => generations.close()).then(() => services.close())
+      ]).then(() => generations.close()).then(() => cluster?.close())
+        .then(() => services.close())
         .finally(() => processMetrics.stop());
       return stopped;
     },

@@ -10,6 +10,7 @@
 import type { Supervisor } from "../actors/supervisor.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Router } from "../router/router.ts";
+import type { StatusData } from "../protocol/messages.ts";
 import { wsJsonSchema } from "../protocol/json_schema.ts";
 import type { ClientInfo, RequestPolicy } from "../security/request_policy.ts";
 import { errorResponse, json } from "./responses.ts";
@@ -44,8 +45,10 @@ export interface HttpDeps extends UpgradeDeps {
   logger: Logger;
   /** The REST API (`/v1/*`), when mounted. */
   rest?: RoutedHandler;
-  /** Extra readiness facts for `/health` (model, provider kind). */
+  /** Extra readiness facts for `/health` (provider kind; `status: "degraded"` overrides `ok`). */
   health?: () => Record<string, unknown>;
+  /** `/ws/status` figures (cluster-wide in cluster mode; default the supervisor's). */
+  stats?: () => StatusData;
   /** The face (`/`, `/dashboard`, `/web/*`: see `static.ts`), when mounted. */
   web?: HttpHandler;
   /** Requests by route and status, errors by code. */
@@ -133,15 +136,18 @@ function route(req: Request, meta: RequestMeta, deps: HttpDeps): Promise<Respons
       const draining = deps.supervisor.status !== "running";
       return Promise.resolve(json(
         {
-          status: draining ? "draining" : "ok",
+          status: "ok",
           uptime: deps.supervisor.stats().uptime,
           ...deps.health?.(),
+          ...(draining ? { status: "draining" } : {}),
         },
         draining ? 503 : 200,
       ));
     }
     case "/ws/status":
-      return Promise.resolve(json({ status: "success", data: deps.supervisor.stats() }));
+      return Promise.resolve(
+        json({ status: "success", data: (deps.stats ?? (() => deps.supervisor.stats()))() }),
+      );
     case "/ws/handlers":
       return Promise.resolve(json({ status: "success", data: deps.router.describe() }));
     case "/ws/schema":
