@@ -54,7 +54,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       message: "Redis is not reachable: serving on this node alone until it is",
     });
   }
-  let log: MirroredEventLog | undefined;
   const redisLog = new RedisEventLog({
     redis,
     logger,
@@ -63,9 +62,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     runningTtlMs: options.streams.detachedLimitMs + options.streams.resumeWindowMs +
       options.nodeTtlMs,
     resumeWindowMs: options.streams.resumeWindowMs,
-    onWriteFailure: (key) => log?.writeFailed(key),
+    // Runs only after writes, so after `log` below exists.
+    onWriteFailure: (key) => log.writeFailed(key),
   });
-  log = new MirroredEventLog(
+  const log: MirroredEventLog = new MirroredEventLog(
     new MemoryEventLog(options.streams),
     redisLog,
     () => options.clock.now(),

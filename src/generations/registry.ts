@@ -13,14 +13,7 @@ import type { Clock, TimerId } from "../core/clock.ts";
 import { ChatError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { spawn } from "../core/spawn.ts";
-import type {
-  EventLog,
-  GenerationRecord,
-  GenerationStatus,
-  LogRead,
-  RemoteGenerations,
-} from "./event_log.ts";
-import type { GenerationEvent } from "./events.ts";
+import type { EventLog, GenerationRecord, LogRead, RemoteGenerations } from "./event_log.ts";
 import {
   type DetachReason,
   Generation,
