@@ -20,6 +20,7 @@ const ALLOWED: Record<Unit, readonly Unit[]> = {
   "src/security": ["src/core"],
   "src/engine": ["src/core", "src/memory", "src/tools"],
   "src/generations": ["src/core"],
+  "src/voice": ["src/core"],
   "src/router": ["src/core", "src/protocol", "src/generations"],
   "src/actors": ["src/core", "src/protocol", "src/router", "src/generations"],
   "handlers": ["src/core", "src/protocol", "src/router", "src/security", "src/generations"],
@@ -35,6 +36,7 @@ const ALLOWED: Record<Unit, readonly Unit[]> = {
     "src/router",
     "src/actors",
     "handlers",
+    "src/voice",
   ],
   "main.ts": ["src/core", "config", "src/security", "src/server"],
 };
