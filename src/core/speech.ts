@@ -170,7 +170,12 @@ export interface SynthesizedSpeech {
   /** The voice and model actually used. */
   voice: string;
   model: string;
-  chunks: AsyncIterableIterator<Uint8Array>;
+  chunks: AudioChunks;
+}
+
+/** Audio bytes as they are made; `return()` stops the engine and releases it. */
+export interface AudioChunks extends AsyncIterableIterator<Uint8Array> {
+  return(): Promise<IteratorResult<Uint8Array>>;
 }
 
 /** What a text-to-speech engine can do here (formats depend on installed converters). */

@@ -6,6 +6,7 @@
  * an abort, an error — releases the engine exactly once.
  */
 import { ChatError } from "../core/errors.ts";
+import type { AudioChunks } from "../core/speech.ts";
 
 export interface ByteStreamOptions {
   source: ReadableStream<Uint8Array>;
@@ -23,7 +24,7 @@ export interface ByteStreamOptions {
 }
 
 /** See the module doc. */
-export class ByteStream implements AsyncIterableIterator<Uint8Array> {
+export class ByteStream implements AudioChunks {
   readonly #options: ByteStreamOptions;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   #peeked: Uint8Array | undefined;

@@ -172,7 +172,7 @@ export class SpeechPipeline implements AsyncIterable<SpeechSegment> {
     for await (const chunk of speech.chunks) {
       total += chunk.length;
       if (total > max) {
-        await speech.chunks.return?.();
+        await speech.chunks.return();
         throw new ChatError("audio_engine_error", `One sentence made over ${max} bytes of audio`);
       }
       parts.push(chunk);

@@ -193,7 +193,7 @@ export function checkSampleRate(rate: number): void {
  */
 export function wavHeader(
   options: { sampleRate: number; channels?: number; dataBytes?: number },
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const channels = options.channels ?? 1;
   const data = options.dataBytes ?? STREAMING_DATA_SIZE;
   const header = new Uint8Array(44);
@@ -218,7 +218,11 @@ export function wavHeader(
 }
 
 /** Raw 16-bit PCM wrapped in a complete WAV file. */
-export function pcmToWav(pcm: Uint8Array, sampleRate: number, channels = 1): Uint8Array {
+export function pcmToWav(
+  pcm: Uint8Array,
+  sampleRate: number,
+  channels = 1,
+): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(44 + pcm.length);
   out.set(wavHeader({ sampleRate, channels, dataBytes: pcm.length }), 0);
   out.set(pcm, 44);
