@@ -236,6 +236,14 @@ export class InlineFilter {
           continue;
         }
         case "<": {
+          // Only "<letter", "</" or "<!" can start a tag or an autolink; "x < 5" is text.
+          const next = s[i + 1];
+          if (next === undefined && !final && hold()) break loop;
+          if (next === undefined || !/[A-Za-z/!]/.test(next)) {
+            out += c;
+            i++;
+            continue;
+          }
           const close = s.indexOf(">", i);
           const nl = s.indexOf("\n", i);
           if (close < 0 || (nl >= 0 && nl < close) || close - i > 300) {

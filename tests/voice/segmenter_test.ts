@@ -126,6 +126,11 @@ const ENGLISH: [string, string, string[]][] = [
   ["snake_case and arithmetic", "Call my_function with 2 * 3 now.", [
     "Call my function with 2 * 3 now.",
   ]],
+  ["HTML tags go, comparisons stay", "Line one<br>line two. If x < 5 then stop. Done.", [
+    "Line one line two.",
+    "If x < 5 then stop.",
+    "Done.",
+  ]],
   ["markup only", "**\n---\n```\n```", []],
   ["no end", "An unfinished thought", ["An unfinished thought"]],
 ];
@@ -200,6 +205,11 @@ Deno.test("SentenceSegmenter.push() releases a sentence as soon as the next text
   const z = new SentenceSegmenter();
   assert.deepEqual(z.push("你好。"), []);
   assert.deepEqual(z.push("我"), ["你好。"]);
+});
+
+Deno.test("SentenceSegmenter does not hold a sentence back behind a comparison sign", () => {
+  const s = new SentenceSegmenter();
+  assert.deepEqual(s.push("If x < 5 then stop. And"), ["If x < 5 then stop."]);
 });
 
 Deno.test("SentenceSegmenter holds back a bounded amount of unclosed markup", () => {
