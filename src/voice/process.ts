@@ -1,8 +1,9 @@
 /**
  * Engine child processes: started without a shell (arguments are passed as
- * a list, never parsed), killed on abort or timeout, stderr kept only as a
- * bounded tail, and always reaped (`close()` waits for the exit status and
- * releases every pipe, so no zombie and no leaked resource is left).
+ * a list, never parsed) and without the server's environment (no keys),
+ * killed on abort or timeout, stderr kept only as a bounded tail, and always
+ * reaped (`close()` waits for the exit status and releases every pipe, so
+ * no zombie and no leaked resource is left).
  */
 import { ChatError } from "../core/errors.ts";
 
@@ -57,7 +58,9 @@ export class EngineProcess {
         stdin: options.stdin ? "piped" : "null",
         stdout: "piped",
         stderr: "piped",
-        clearEnv: false,
+        // The engines need no secrets: they get the PATH and a UTF-8 locale, nothing else.
+        clearEnv: true,
+        env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", LANG: "C.UTF-8" },
       }).spawn();
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) {

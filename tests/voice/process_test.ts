@@ -2,14 +2,16 @@ import assert from "node:assert/strict";
 import { ChatError } from "../../src/core/errors.ts";
 import { EngineProcess, runToCompletion } from "../../src/voice/process.ts";
 
-const alive = (pid: number) => {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** The process state `ps` reports (`S`, `Z` for a zombie…), "" when there is no such process. */
+const state = (pid: number) =>
+  new TextDecoder().decode(
+    new Deno.Command("ps", {
+      args: ["-o", "stat=", "-p", String(pid)],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .outputSync().stdout,
+  ).trim();
 
 Deno.test("EngineProcess refuses a missing program with audio_engine_unavailable", () => {
   assert.throws(
@@ -27,12 +29,12 @@ Deno.test("EngineProcess refuses a missing program with audio_engine_unavailable
 Deno.test("EngineProcess is killed and reaped when its signal aborts", async () => {
   const ac = new AbortController();
   const p = new EngineProcess("sleep", { args: ["30"], signal: ac.signal });
-  assert.ok(alive(p.pid));
+  assert.match(state(p.pid), /^[RSD]/, "running");
   ac.abort();
   const status = await p.close();
   assert.equal(status.success, false);
   assert.equal(p.killed, "abort");
-  assert.ok(!alive(p.pid), "no zombie is left");
+  assert.equal(state(p.pid), "", "gone: no zombie is left");
 });
 
 Deno.test("EngineProcess is killed after its timeout", async () => {
@@ -68,4 +70,16 @@ Deno.test("runToCompletion() stops reading past maxStdoutBytes", async () => {
   assert.notEqual(r.code, 0, "the program was stopped");
   const ok = await runToCompletion("cat", { args: [], input: new TextEncoder().encode("hello") });
   assert.deepEqual([ok.code, ok.stdout], [0, "hello"]);
+});
+
+Deno.test("EngineProcess does not pass the server's environment (keys) to engines", async () => {
+  Deno.env.set("YYCHAT_TEST_SECRET_KEY", "must-not-leak");
+  try {
+    const r = await runToCompletion("env", { args: [] });
+    assert.equal(r.code, 0);
+    assert.ok(!r.stdout.includes("must-not-leak"));
+    assert.match(r.stdout, /^PATH=/m);
+  } finally {
+    Deno.env.delete("YYCHAT_TEST_SECRET_KEY");
+  }
 });
