@@ -24,6 +24,7 @@ import { validateAudioFile } from "../../voice/audio_input.ts";
 import { json } from "../responses.ts";
 import { SpeechRequest, TRANSCRIPTION_FORMATS, TranscriptionFields } from "./audio_schemas.ts";
 import { HttpError, toHttpError } from "./errors.ts";
+import { formFields, readFormBody } from "./multipart_body.ts";
 import { readJsonBody, validate } from "./request_body.ts";
 import { followClient, type RouteContext } from "./route.ts";
 import { sseResponse } from "./sse.ts";
@@ -107,7 +108,13 @@ export async function createTranscription(ctx: RouteContext): Promise<Response> 
   }
   await requireAvailable(stt);
   const maxAudio = settings.stt.maxAudioBytes;
-  const form = await readForm(ctx.req, maxAudio + FORM_OVERHEAD_BYTES, maxAudio);
+  const form = await readFormBody(ctx.req, maxAudio + FORM_OVERHEAD_BYTES, () =>
+    audioError(
+      new ChatError(
+        "audio_too_large",
+        `The upload is over the limit: audio may be up to ${maxAudio} bytes (STT_MAX_AUDIO_BYTES)`,
+      ),
+    ));
   const file = form.get("file") ?? form.get("audio_file");
   if (!(file instanceof File)) {
     throw new HttpError(
@@ -280,86 +287,6 @@ function languageName(code: string | undefined): string {
 
 function round(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;
-}
-
-/**
- * Parses the multipart body without ever holding more than `maxBytes` of it:
- * a declared `Content-Length` over the limit is refused before reading, and
- * a counting stream stops a body that turns out longer.
- */
-async function readForm(req: Request, maxBytes: number, maxAudio: number): Promise<FormData> {
-  const tooLarge = () =>
-    audioError(
-      new ChatError(
-        "audio_too_large",
-        `The upload is over the limit: audio may be up to ${maxAudio} bytes (STT_MAX_AUDIO_BYTES)`,
-      ),
-    );
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) {
-    await req.body?.cancel().catch(() => {});
-    throw tooLarge();
-  }
-  if (!req.body) {
-    throw new HttpError(400, "The request has no body", { code: "invalid_request" });
-  }
-  let total = 0;
-  let over = false;
-  const counted = req.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        total += chunk.length;
-        if (total > maxBytes) {
-          over = true;
-          controller.error(new RangeError("body over the limit"));
-          return;
-        }
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-  try {
-    return await new Response(counted, {
-      headers: { "content-type": req.headers.get("content-type")! },
-    }).formData();
-  } catch (err) {
-    if (over) throw tooLarge();
-    throw new HttpError(
-      400,
-      `The body is not valid multipart/form-data: ${
-        err instanceof Error ? err.message : String(err)
-      }`,
-      { code: "invalid_request" },
-    );
-  }
-}
-
-/** The text fields, as strings; `model` may also come as a query parameter (the original service's way). */
-function formFields(form: FormData, url: URL): Record<string, unknown> {
-  const text = (name: string) => {
-    const v = form.get(name);
-    if (v === null) return undefined;
-    if (typeof v !== "string") {
-      throw new HttpError(400, `"${name}" must be a text field`, {
-        param: name,
-        code: "invalid_request",
-      });
-    }
-    return v;
-  };
-  const granularities = [
-    ...form.getAll("timestamp_granularities[]"),
-    ...form.getAll("timestamp_granularities"),
-  ].filter((v): v is string => typeof v === "string");
-  return {
-    model: text("model") ?? url.searchParams.get("model") ?? undefined,
-    language: text("language"),
-    prompt: text("prompt"),
-    response_format: text("response_format"),
-    stream: text("stream"),
-    temperature: text("temperature"),
-    ...(granularities.length > 0 ? { timestamp_granularities: granularities } : {}),
-  };
 }
 
 // ---------------------------------------------------------------------------
