@@ -196,7 +196,7 @@ export async function main(args: string[] = []): Promise<Row[]> {
           p99: NaN,
         });
       } finally {
-        store.close();
+        await store.close();
         await Deno.remove(dataDir, { recursive: true });
       }
     } else {

@@ -90,6 +90,7 @@ function startServer(target: Target, dataDir: string): Promise<ServerProcess> {
     YYCHAT_API_KEY: "",
     // Room for the idle run; the rate limit stays in the chain but never rejects.
     WS_MAX_CONNECTIONS: "20000",
+    WS_MAX_CONNECTIONS_PER_IP: "20000",
     WS_MESSAGES_PER_SECOND: "1000000",
     WS_HEARTBEAT_INTERVAL: "30",
     WS_CONNECTION_TIMEOUT: "300",

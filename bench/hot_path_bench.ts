@@ -4,8 +4,8 @@
  * benchmark measures the total from `/proc`). Run with
  * `deno bench --allow-env --allow-read bench/hot_path_bench.ts`.
  *
- * Stages: frame in → `decodeFrame` (JSON.parse + zod) → mailbox →
- * `Router.dispatch` (AuthGate, RateLimit, PingHandler) → `Connection.send`
+ * Stages: frame in → rate limit (token bucket) → `decodeFrame` (JSON.parse +
+ * zod) → mailbox → `Router.dispatch` (AuthGate, PingHandler) → `Connection.send`
  * (JSON.stringify + stamp) → `socket.send`. The socket is a sink, so the
  * numbers are the JS work only; Deno's WebSocket I/O is the same for yychat
  * and the bare echo baseline.
@@ -18,6 +18,8 @@ import { decodeFrame } from "../src/protocol/decode.ts";
 import { Ping } from "../src/protocol/messages.ts";
 import type { ConnectionContext } from "../src/router/router.ts";
 import { createApp } from "../src/server/app.ts";
+import { Attachments } from "../src/generations/mod.ts";
+import { renderPrometheus } from "../src/observability/text_format.ts";
 
 const FRAME = '{"type":"ping"}';
 const FRAME_WITH_ID = '{"type":"ping","request_id":"r-123"}';
@@ -47,13 +49,13 @@ const ctx: ConnectionContext = {
   principal: "",
   authenticated: true,
   signal: new AbortController().signal,
-  tasks: undefined as unknown as ConnectionContext["tasks"],
+  attachments: new Attachments(),
   send(body) {
     const json = JSON.stringify(body);
     sink += `${json.slice(0, -1)},"timestamp":${Date.now() / 1000}${ID_SUFFIX}`.length;
     return true;
   },
-  authenticate() {},
+  authenticate: () => Promise.resolve(true),
   close() {},
 };
 
@@ -82,14 +84,19 @@ const conn = new Connection({
   logger,
   limits: {
     maxMessageBytes: 1024 * 1024,
+    maxOutboundBytes: 16 * 1024 * 1024,
+    messagesPerSecond: 1_000_000,
     maxBufferedBytes: 8 * 1024 * 1024,
     mailboxCapacity: 64,
     authTimeoutMs: 5000,
   },
+  address: "127.0.0.1",
   principal: undefined,
   authRequired: false,
   onFrame: () => {},
+  onAuthenticated: () => Promise.resolve(true),
   onStopped: () => {},
+  metrics: app.metrics,
 });
 socket.onopen?.(new Event("open"));
 const pingEvent = { data: FRAME };
@@ -142,7 +149,7 @@ Deno.bench("JSON.stringify(pong with 3 fields) (echo baseline)", { group: "encod
 
 const decodedPing = decodeFrame(FRAME, isKnown);
 if (!decodedPing.ok) throw new Error("ping did not decode");
-Deno.bench("Router.dispatch(ping) — AuthGate + RateLimit + PingHandler + send", {
+Deno.bench("Router.dispatch(ping) — AuthGate + PingHandler + send", {
   group: "route",
 }, () => {
   router.dispatch(decodedPing.msg, ctx);
@@ -163,6 +170,28 @@ Deno.bench("yychat Connection: frame in → pong out (JS only)", { group: "total
 
 Deno.bench("MessageEvent allocation (paid per frame by both servers)", { group: "total" }, () => {
   sink += new MessageEvent("message", { data: FRAME }).type.length;
+});
+
+// ------------------------------------------------------------ metrics
+
+const plain = { n: 0 };
+Deno.bench("plain property add", { group: "metrics", baseline: true }, () => {
+  plain.n++;
+});
+
+const messages = app.metrics.wsMessages;
+Deno.bench("ws_messages_total.labels(type).inc() — per frame", { group: "metrics" }, () => {
+  messages.labels("ping").inc();
+});
+
+Deno.bench("ws_messages_total.labels(unknown).inc() — counted as other", {
+  group: "metrics",
+}, () => {
+  messages.labels("no_such_type").inc();
+});
+
+Deno.bench("GET /metrics: render the whole registry", { group: "render" }, () => {
+  sink += renderPrometheus(app.metrics.registry).length;
 });
 
 globalThis.addEventListener("unload", () => {

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { LOG_LEVELS, type LogLevel } from "../src/core/logger.ts";
+import { AddressSet } from "../src/security/address_set.ts";
 import { DEFAULTS } from "./defaults.ts";
 
 /** Raised when the environment holds a value the server cannot run with. */
@@ -88,10 +89,21 @@ const EnvSchema = z.object({
   YYCHAT_ALLOW_PUBLIC_WITHOUT_KEY: bool(false),
   YYCHAT_API_KEY: list,
   YYCHAT_ALLOWED_ORIGINS: list,
+  YYCHAT_ALLOWED_HOSTS: list,
+  YYCHAT_TRUSTED_PROXIES: list.refine((entries) => {
+    try {
+      return new AddressSet(entries).size === entries.length;
+    } catch {
+      return false;
+    }
+  }, "must be comma-separated IP addresses or CIDRs (e.g. 10.0.0.0/8, ::1)"),
   WS_MAX_CONNECTIONS: int(1, 1_000_000, DEFAULTS.maxConnections),
   WS_HEARTBEAT_INTERVAL: secondsAsMs(0.01, 3600, DEFAULTS.heartbeatIntervalSeconds),
   WS_CONNECTION_TIMEOUT: secondsAsMs(0.01, 86_400, DEFAULTS.connectionTimeoutSeconds),
   WS_MESSAGE_SIZE_LIMIT: int(1024, 64 * 1024 * 1024, DEFAULTS.maxMessageBytes),
+  WS_MAX_OUTBOUND_BYTES: int(64 * 1024, 256 * 1024 * 1024, DEFAULTS.maxOutboundBytes),
+  WS_MAX_PENDING_AUTH: int(0, 100_000, DEFAULTS.maxPendingAuth),
+  WS_MAX_CONNECTIONS_PER_IP: int(1, 1_000_000, DEFAULTS.maxConnectionsPerIp),
   WS_MAX_BUFFERED_BYTES: int(1024, 1024 * 1024 * 1024, DEFAULTS.maxBufferedBytes),
   WS_MAILBOX_CAPACITY: int(1, 100_000, DEFAULTS.mailboxCapacity),
   WS_MESSAGES_PER_SECOND: int(0, 1_000_000, DEFAULTS.messagesPerSecond),
@@ -99,6 +111,15 @@ const EnvSchema = z.object({
   WS_AUTH_TIMEOUT: secondsAsMs(0.01, 300, DEFAULTS.authTimeoutSeconds),
   SHUTDOWN_GRACE_PERIOD: secondsAsMs(0, 600, DEFAULTS.shutdownGraceSeconds),
   HTTP_MAX_REQUEST_BYTES: int(1024, 256 * 1024 * 1024, DEFAULTS.maxRequestBytes),
+  SSE_KEEPALIVE_INTERVAL: secondsAsMs(0.01, 3600, DEFAULTS.sseKeepAliveSeconds),
+  STREAM_DETACHED_LIMIT: secondsAsMs(0.01, 86_400, DEFAULTS.streamDetachedLimitSeconds),
+  STREAM_RESUME_WINDOW: secondsAsMs(0, 86_400, DEFAULTS.streamResumeWindowSeconds),
+  STREAM_RESUME_MAX_BYTES: int(1024, 1024 * 1024 * 1024, DEFAULTS.streamResumeMaxBytes),
+  STREAM_RESUME_TOTAL_BYTES: int(1024, 64 * 1024 * 1024 * 1024, DEFAULTS.streamResumeTotalBytes),
+  STREAM_MAX_SUBSCRIBERS: int(1, 1000, DEFAULTS.streamMaxSubscribers),
+  YYCHAT_NODE_ID: z.string().trim().optional()
+    .transform((raw) => raw || `node-${crypto.randomUUID().slice(0, 8)}`)
+    .pipe(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1 to 64 of A-Z a-z 0-9 . _ -")),
   YYCHAT_DATA_DIR: str(DEFAULTS.dataDir),
   YYCHAT_MCP_CONFIG: str(DEFAULTS.mcpConfigPath),
   YYCHAT_PERSONALITIES_DIR: str(DEFAULTS.personalitiesDir),
@@ -131,13 +152,42 @@ const EnvSchema = z.object({
   TTS_VOICE: optionalStr,
   TTS_MAX_TEXT_LENGTH: int(1, 1_000_000, DEFAULTS.ttsMaxTextLength),
   TTS_TIMEOUT: secondsAsMs(1, 3600, DEFAULTS.ttsTimeoutSeconds),
+  YYCHAT_REDIS_URL: optionalStr.pipe(
+    z.union([
+      z.undefined(),
+      z.string().regex(/^(rediss?:\/\/|unix:\/\/\/|\/)/i, {
+        message: "must be a redis:// or rediss:// URL, or a unix socket (unix:///path or /path)",
+      }),
+    ]),
+  ),
+  YYCHAT_NODE_TTL: secondsAsMs(0.2, 600, DEFAULTS.nodeTtlSeconds),
+  YYCHAT_DATABASE_URL: optionalStr.pipe(
+    z.union([
+      z.undefined(),
+      z.string().regex(/^postgres(ql)?:\/\//i, {
+        message: "must be a postgres:// or postgresql:// URL",
+      }),
+    ]),
+  ),
+  YYCHAT_DATABASE_CONNECT_TIMEOUT: secondsAsMs(
+    0.1,
+    300,
+    DEFAULTS.databaseConnectTimeoutSeconds,
+  ),
+  YYCHAT_DATABASE_POOL_SIZE: int(1, 1000, DEFAULTS.databasePoolSize),
   LOG_LEVEL: z.string().trim().toLowerCase().optional()
     .transform((raw) => raw || DEFAULTS.logLevel)
     .pipe(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` })),
+  METRICS_PUBLIC: bool(DEFAULTS.metricsPublic),
 });
 
 /** Every environment variable yychat reads (documented in docs/CONFIGURATION.md). */
 export const ENV_VARS: readonly string[] = Object.keys(EnvSchema.shape);
+
+/** A value as shown in an error: a URL's password (`//user:secret@`) is masked. */
+function withoutPassword(value: string | null): string | null {
+  return value?.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i, "$1***@") ?? null;
+}
 
 function isTimezone(tz: string): boolean {
   try {
@@ -156,13 +206,23 @@ export interface Settings {
   allowPublicWithoutKey: boolean;
   /** Accepted API keys; empty means no authentication (loopback only). */
   apiKeys: string[];
-  /** Allowed `Origin` values for browser upgrades; empty allows any. */
+  /** Cross-origin `Origin` values allowed (besides the server's own); `*` allows any. */
   allowedOrigins: string[];
+  /** `Host` values allowed besides the loopback names; `*` allows any. */
+  allowedHosts: string[];
+  /** Proxy addresses or CIDRs whose `X-Forwarded-For`/`Forwarded` name the client. */
+  trustedProxies: string[];
   ws: {
     maxConnections: number;
     heartbeatIntervalMs: number;
     connectionTimeoutMs: number;
+    /** Largest inbound frame. */
     maxMessageBytes: number;
+    /** Largest outbound event (a separate limit: replies are delivered whole). */
+    maxOutboundBytes: number;
+    /** Sockets still owing their `auth` frame (they hold no connection slot). */
+    maxPendingAuth: number;
+    maxConnectionsPerIp: number;
     maxBufferedBytes: number;
     mailboxCapacity: number;
     /** 0 disables the per-connection rate limit. */
@@ -172,6 +232,26 @@ export interface Settings {
   };
   shutdownGraceMs: number;
   maxRequestBytes: number;
+  /** Period of `: keep-alive` comments on an SSE response that is otherwise silent. */
+  sseKeepAliveMs: number;
+  /** Resumable generations (SPEC §9). */
+  streams: {
+    /** A running generation nobody listens to is cancelled after this. */
+    detachedLimitMs: number;
+    /** How long a finished generation stays resumable. */
+    resumeWindowMs: number;
+    maxBytesPerGeneration: number;
+    maxTotalBytes: number;
+    maxSubscribers: number;
+  };
+  /** This node's name in logs and status (cluster mode). */
+  nodeId: string;
+  /** Cluster mode on Redis; without `redisUrl`, one node on its own. */
+  cluster: {
+    redisUrl: string | undefined;
+    /** A node that stops renewing its lease this long is dead (its slots and replies go). */
+    nodeTtlMs: number;
+  };
   dataDir: string;
   mcpConfigPath: string;
   personalitiesDir: string;
@@ -207,6 +287,10 @@ export interface Settings {
     timeoutMs: number;
     maxTextLength: number;
   };
+  /** `/metrics` without the API key even when keys are configured. */
+  metricsPublic: boolean;
+  /** Conversation memory in PostgreSQL (cluster mode); without `url`, SQLite under `dataDir`. */
+  database: { url: string | undefined; connectTimeoutMs: number; poolSize: number };
 }
 
 /**
@@ -229,7 +313,9 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "environment");
-      return `  ${name} ${issue.message} (got ${JSON.stringify(env[name] ?? null)})`;
+      return `  ${name} ${issue.message} (got ${
+        JSON.stringify(withoutPassword(env[name] ?? null))
+      })`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
@@ -240,11 +326,16 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     allowPublicWithoutKey: e.YYCHAT_ALLOW_PUBLIC_WITHOUT_KEY,
     apiKeys: e.YYCHAT_API_KEY,
     allowedOrigins: e.YYCHAT_ALLOWED_ORIGINS,
+    allowedHosts: e.YYCHAT_ALLOWED_HOSTS,
+    trustedProxies: e.YYCHAT_TRUSTED_PROXIES,
     ws: {
       maxConnections: e.WS_MAX_CONNECTIONS,
       heartbeatIntervalMs: e.WS_HEARTBEAT_INTERVAL,
       connectionTimeoutMs: e.WS_CONNECTION_TIMEOUT,
       maxMessageBytes: e.WS_MESSAGE_SIZE_LIMIT,
+      maxOutboundBytes: e.WS_MAX_OUTBOUND_BYTES,
+      maxPendingAuth: e.WS_MAX_PENDING_AUTH,
+      maxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
       maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
       mailboxCapacity: e.WS_MAILBOX_CAPACITY,
       messagesPerSecond: e.WS_MESSAGES_PER_SECOND,
@@ -253,6 +344,16 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_PERIOD,
     maxRequestBytes: e.HTTP_MAX_REQUEST_BYTES,
+    sseKeepAliveMs: e.SSE_KEEPALIVE_INTERVAL,
+    streams: {
+      detachedLimitMs: e.STREAM_DETACHED_LIMIT,
+      resumeWindowMs: e.STREAM_RESUME_WINDOW,
+      maxBytesPerGeneration: e.STREAM_RESUME_MAX_BYTES,
+      maxTotalBytes: e.STREAM_RESUME_TOTAL_BYTES,
+      maxSubscribers: e.STREAM_MAX_SUBSCRIBERS,
+    },
+    nodeId: e.YYCHAT_NODE_ID,
+    cluster: { redisUrl: e.YYCHAT_REDIS_URL, nodeTtlMs: e.YYCHAT_NODE_TTL },
     dataDir: e.YYCHAT_DATA_DIR,
     mcpConfigPath: e.YYCHAT_MCP_CONFIG,
     personalitiesDir: e.YYCHAT_PERSONALITIES_DIR,
@@ -284,6 +385,12 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
       voice: e.TTS_VOICE,
       timeoutMs: e.TTS_TIMEOUT,
       maxTextLength: e.TTS_MAX_TEXT_LENGTH,
+    },
+    metricsPublic: e.METRICS_PUBLIC,
+    database: {
+      url: e.YYCHAT_DATABASE_URL,
+      connectTimeoutMs: e.YYCHAT_DATABASE_CONNECT_TIMEOUT,
+      poolSize: e.YYCHAT_DATABASE_POOL_SIZE,
     },
   };
 }

@@ -12,7 +12,8 @@ import type { ApiKeys } from "../src/security/api_keys.ts";
 /**
  * `{type:"auth", token}`: the first frame of a client that could not send its
  * key in a header or subprotocol. A wrong token is answered with
- * `auth_failed` and close 4500.
+ * `auth_failed` and close 4500; a right one when the server is at its
+ * connection limit with `too_many_connections` and close 1013.
  */
 export class AuthHandler implements Handler<Auth> {
   readonly name = "AuthHandler";
@@ -22,7 +23,7 @@ export class AuthHandler implements Handler<Auth> {
     this.#keys = keys;
   }
 
-  handle(msg: Auth, ctx: ConnectionContext): void {
+  async handle(msg: Auth, ctx: ConnectionContext): Promise<void> {
     if (!this.#keys.required) {
       ctx.send(echoRequestId(msg, { type: "auth_ok" }));
       return;
@@ -37,7 +38,6 @@ export class AuthHandler implements Handler<Auth> {
       ctx.close(CloseCode.unauthorized, "authentication failed");
       return;
     }
-    ctx.authenticate(principal);
-    ctx.send(echoRequestId(msg, { type: "auth_ok" }));
+    if (await ctx.authenticate(principal)) ctx.send(echoRequestId(msg, { type: "auth_ok" }));
   }
 }

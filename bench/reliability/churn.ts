@@ -35,6 +35,7 @@ const mock = await startScriptedProvider();
 const server = await startServerProcess({
   ...providerEnv(mock),
   WS_MAX_CONNECTIONS: "2000",
+  WS_MAX_CONNECTIONS_PER_IP: "2000",
   WS_HEARTBEAT_INTERVAL: "1",
 });
 const pid = server.child.pid;

@@ -32,6 +32,7 @@ const server = await startServerProcess({
   WS_MESSAGES_PER_SECOND: "0",
   WS_MESSAGE_SIZE_LIMIT: String(limit),
   WS_MAX_CONNECTIONS: "1000",
+  WS_MAX_CONNECTIONS_PER_IP: "1000",
   HTTP_MAX_REQUEST_BYTES: String(maxRequestBytes),
 });
 const pid = server.child.pid;

@@ -39,6 +39,7 @@ const server = await startServerProcess({
   // startServerProcess waits for the info-level "listening" line.
   LOG_LEVEL: "info",
   WS_MAX_CONNECTIONS: "1000",
+  WS_MAX_CONNECTIONS_PER_IP: "1000",
 });
 const pid = server.child.pid;
 const stats = newTrafficStats();

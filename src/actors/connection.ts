@@ -15,7 +15,8 @@ import type { ConnectionContext, Router } from "../router/router.ts";
 import { sendError } from "../router/router.ts";
 import type { Clock, TimerId } from "../core/clock.ts";
 import { Mailbox } from "./mailbox.ts";
-import { TaskScope } from "../core/task_scope.ts";
+import { Attachments } from "../generations/attachments.ts";
+import { INVALID_MESSAGE_TYPE, YychatMetrics } from "../observability/yychat_metrics.ts";
 
 /** Longest `error.message` sent when an error event would exceed the size limit. */
 const MAX_ERROR_MESSAGE_CHARS = 1024;
@@ -23,8 +24,12 @@ const MAX_ERROR_MESSAGE_CHARS = 1024;
 export type ConnectionStatus = "connecting" | "open" | "closing" | "closed";
 
 export interface ConnectionLimits {
-  /** Largest inbound frame, and largest outbound event. */
+  /** Largest inbound frame. */
   maxMessageBytes: number;
+  /** Largest outbound event (a separate limit, so whole replies reach their client). */
+  maxOutboundBytes: number;
+  /** Inbound frames per second (token bucket, burst = 2 s worth); 0 turns the limit off. */
+  messagesPerSecond: number;
   /** Unsent bytes tolerated before closing with 4001 (slow consumer). */
   maxBufferedBytes: number;
   /** Inbound messages queued before new ones are refused. */
@@ -40,19 +45,30 @@ export interface ConnectionOptions {
   clock: Clock;
   logger: Logger;
   limits: ConnectionLimits;
+  /** The client's address (per-address limits, logs). */
+  address: string;
   /** Principal already proven at upgrade time (header or subprotocol), if any. */
   principal: string | undefined;
   /** Whether an `auth` frame must come first (a key is configured and none was given). */
   authRequired: boolean;
   /** Told of each inbound frame (statistics). */
   onFrame(): void;
+  /**
+   * Asked when a pending connection proves its key: whether it may take a
+   * connection slot now (false: it is refused with 1013).
+   */
+  onAuthenticated(conn: Connection): Promise<boolean>;
+  /** Messages by type and errors sent are counted here (default: a registry of its own). */
+  metrics?: YychatMetrics;
   /** Told once, when the connection has stopped and released everything. */
   onStopped(conn: Connection, code: number, reason: string): void;
 }
 
 export class Connection implements ConnectionContext {
   readonly clientId: string;
-  readonly tasks: TaskScope;
+  readonly address: string;
+  /** The replies this connection is subscribed to; a disconnect only detaches them. */
+  readonly attachments = new Attachments();
   readonly openedAtMs: number;
   /** Clock time of the last inbound frame (any frame refreshes liveness). */
   lastSeenMs: number;
@@ -68,15 +84,23 @@ export class Connection implements ConnectionContext {
   readonly #controller = new AbortController();
   readonly #idSuffix: string;
   readonly #onFrame: () => void;
+  readonly #onAuthenticated: ConnectionOptions["onAuthenticated"];
   readonly #onStopped: ConnectionOptions["onStopped"];
+  /** Inbound rate limit: tokens left, when they were counted, frames refused in a row. */
+  #tokens: number;
+  #tokensAtMs: number;
+  #refusedInARow = 0;
+  readonly #metrics: YychatMetrics;
   #status: ConnectionStatus = "connecting";
   #principal: string | undefined;
   #busy = false;
   #authTimer: TimerId | undefined;
   #authRequired: boolean;
+  #closeSent: { code: number; reason: string } | undefined;
 
   constructor(options: ConnectionOptions) {
     this.clientId = options.clientId;
+    this.address = options.address;
     this.#socket = options.socket;
     this.#router = options.router;
     this.#clock = options.clock;
@@ -85,16 +109,23 @@ export class Connection implements ConnectionContext {
     this.#principal = options.principal;
     this.#authRequired = options.authRequired;
     this.#onFrame = options.onFrame;
+    this.#onAuthenticated = options.onAuthenticated;
     this.#onStopped = options.onStopped;
+    this.#tokens = burstOf(options.limits.messagesPerSecond);
+    this.#metrics = options.metrics ?? new YychatMetrics();
     this.#mailbox = new Mailbox({ capacity: options.limits.mailboxCapacity, overflow: "reject" });
-    this.tasks = new TaskScope(this.#controller.signal);
     this.#idSuffix = `,"client_id":${JSON.stringify(options.clientId)}}`;
-    this.openedAtMs = this.lastSeenMs = options.clock.now();
+    this.openedAtMs = this.lastSeenMs = this.#tokensAtMs = options.clock.now();
 
     const socket = options.socket;
     socket.onopen = () => this.#onOpen();
     socket.onmessage = (ev) => this.#onMessage(ev.data);
-    socket.onclose = (ev) => this.stop(ev.code, ev.reason || "closed by peer");
+    // A close we started is logged with our code and reason, whatever the peer answered.
+    socket.onclose = (ev) =>
+      this.stop(
+        this.#closeSent?.code ?? ev.code,
+        this.#closeSent?.reason ?? (ev.reason || "closed by peer"),
+      );
     socket.onerror = (ev) => {
       this.#logger.debug("ws_error", {
         client_id: this.clientId,
@@ -129,10 +160,27 @@ export class Connection implements ConnectionContext {
     return this.#socket.bufferedAmount;
   }
 
-  authenticate(principal: string): void {
-    this.#principal = principal;
+  /**
+   * Marks the connection authenticated as `principal`, if a connection slot
+   * is free; otherwise tells the client (`too_many_connections`), closes with
+   * 1013 and returns false.
+   */
+  async authenticate(principal: string): Promise<boolean> {
     if (this.#authTimer !== undefined) this.#clock.clearTimeout(this.#authTimer);
     this.#authTimer = undefined;
+    if (this.#principal === undefined && this.#authRequired && !await this.#onAuthenticated(this)) {
+      sendError(
+        this,
+        new ChatError(
+          "too_many_connections",
+          "Too many connections: the server is at its connection limit, try again later",
+        ),
+      );
+      this.close(CloseCode.tryAgainLater, "server at its connection limit");
+      return false;
+    }
+    this.#principal = principal;
+    return true;
   }
 
   /**
@@ -147,15 +195,13 @@ export class Connection implements ConnectionContext {
       return false;
     }
     const json = JSON.stringify(body);
-    if (utf8LengthExceeds(json, this.#limits.maxMessageBytes - 128)) {
+    const limit = this.#limits.maxOutboundBytes;
+    if (utf8LengthExceeds(json, limit - 128)) {
       if (body.type === "error") {
         // Every error reaches its client: an oversized message is cut, not dropped.
         const { message } = body.error;
         // Up to 3 UTF-8 bytes per character; the rest of the event is bounded (ids ≤ 128).
-        const keep = Math.min(
-          MAX_ERROR_MESSAGE_CHARS,
-          Math.floor((this.#limits.maxMessageBytes - 512) / 3),
-        );
+        const keep = Math.min(MAX_ERROR_MESSAGE_CHARS, Math.floor((limit - 512) / 3));
         if (message.length <= keep) return false; // cannot happen: the rest is bounded
         return this.send({
           ...body,
@@ -167,12 +213,14 @@ export class Connection implements ConnectionContext {
         this,
         new ChatError(
           "response_too_large",
-          `Cannot send "${body.type}": it exceeds the message size limit (${this.#limits.maxMessageBytes} bytes)`,
+          `Cannot send "${body.type}": it exceeds the outbound size limit (${limit} bytes)`,
         ),
         body.request_id,
       );
       return false;
     }
+    // Counted where every error event of the WebSocket door goes out, whoever sent it.
+    if (body.type === "error") this.#metrics.error(body.error.code);
     // `body` is a non-empty object: splice the stamp in before its closing brace.
     socket.send(`${json.slice(0, -1)},"timestamp":${this.#clock.now() / 1000}${this.#idSuffix}`);
     return true;
@@ -182,9 +230,11 @@ export class Connection implements ConnectionContext {
   close(code: number, reason: string): void {
     if (this.#status === "closing" || this.#status === "closed") return;
     this.#status = "closing";
+    this.#closeSent = { code, reason };
     this.closingSinceMs = this.#clock.now();
     this.#controller.abort(new ChatError("cancelled", `Connection closing: ${reason}`));
     this.#mailbox.close();
+    this.attachments.detachAll("disconnect");
     try {
       this.#socket.close(code, reason);
     } catch {
@@ -201,6 +251,7 @@ export class Connection implements ConnectionContext {
     this.#status = "closed";
     this.#controller.abort(new ChatError("cancelled", `Connection closed: ${reason}`));
     this.#mailbox.close();
+    this.attachments.detachAll("disconnect");
     if (this.#authTimer !== undefined) this.#clock.clearTimeout(this.#authTimer);
     this.#authTimer = undefined;
     const socket = this.#socket;
@@ -240,8 +291,12 @@ export class Connection implements ConnectionContext {
     if (this.#status !== "open") return;
     this.lastSeenMs = this.#clock.now();
     this.#onFrame();
+    // Every frame counts, before any decoding: undecodable ones too.
+    if (!this.#withinRate()) return;
     const limit = this.#limits.maxMessageBytes;
+    const messages = this.#metrics.wsMessages;
     if (typeof data !== "string") {
+      messages.labels(INVALID_MESSAGE_TYPE).inc();
       const size = data instanceof ArrayBuffer
         ? data.byteLength
         : data instanceof Blob
@@ -257,8 +312,13 @@ export class Connection implements ConnectionContext {
       );
       return;
     }
-    if (utf8LengthExceeds(data, limit)) return this.#tooLarge(undefined);
+    if (utf8LengthExceeds(data, limit)) {
+      messages.labels(INVALID_MESSAGE_TYPE).inc();
+      return this.#tooLarge(undefined);
+    }
     const decoded = decodeFrame(data, this.#router.has);
+    // Only decoded types are labels: an unknown type is `invalid`, never the client's string.
+    messages.labels(decoded.ok ? decoded.msg.type : INVALID_MESSAGE_TYPE).inc();
     if (!decoded.ok) {
       sendError(this, new ChatError(decoded.code, decoded.message), decoded.requestId);
       return;
@@ -275,6 +335,37 @@ export class Connection implements ConnectionContext {
       return;
     }
     if (!this.#busy) this.#drain();
+  }
+
+  /**
+   * The inbound rate limit (token bucket). A frame over it is answered with
+   * `too_many_messages` and dropped; a client that goes on sending for
+   * another burst's worth of refused frames is closed with 4003.
+   */
+  #withinRate(): boolean {
+    const perSecond = this.#limits.messagesPerSecond;
+    if (perSecond === 0) return true;
+    const now = this.lastSeenMs;
+    const burst = burstOf(perSecond);
+    this.#tokens = Math.min(burst, this.#tokens + (now - this.#tokensAtMs) * perSecond / 1000);
+    this.#tokensAtMs = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      this.#refusedInARow = 0;
+      return true;
+    }
+    if (++this.#refusedInARow > burst) {
+      this.close(CloseCode.tooManyMessages, "too many messages");
+      return false;
+    }
+    sendError(
+      this,
+      new ChatError(
+        "too_many_messages",
+        `Too many messages: the limit is ${perSecond} per second per connection`,
+      ),
+    );
+    return false;
   }
 
   #tooLarge(size: number | undefined): void {
@@ -309,4 +400,9 @@ export class Connection implements ConnectionContext {
     }
     this.#busy = false;
   }
+}
+
+/** Frames a connection may send at once: two seconds' worth. */
+function burstOf(messagesPerSecond: number): number {
+  return Math.max(1, messagesPerSecond * 2);
 }

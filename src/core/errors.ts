@@ -19,12 +19,32 @@ export const ERROR_CODES = {
   mailbox_full: ["rate_limit_error", 429, "Too many messages queued on this connection"],
   too_many_messages: ["rate_limit_error", 429, "Per-connection message rate exceeded"],
   too_many_streams: ["rate_limit_error", 429, "Concurrent streams per connection exceeded"],
+  too_many_connections: [
+    "rate_limit_error",
+    503,
+    "The server is at WS_MAX_CONNECTIONS (after `auth`: then close 1013)",
+  ],
   duplicate_request_id: [
     "invalid_request_error",
     409,
     "A stream with this `request_id` is running",
   ],
   unknown_request: ["invalid_request_error", 404, "`cancel` names no running stream"],
+  resume_unavailable: [
+    "invalid_request_error",
+    404,
+    "The generation to resume is unknown, expired, or the token does not match",
+  ],
+  stream_lost: [
+    "server_error",
+    502,
+    "The node running the reply went away; what it logged was delivered",
+  ],
+  too_many_subscribers: [
+    "rate_limit_error",
+    429,
+    "The generation already has STREAM_MAX_SUBSCRIBERS subscribers",
+  ],
   auth_required: ["authentication_error", 401, "Send an `auth` frame first"],
   auth_failed: ["authentication_error", 401, "The token is not valid"],
   personality_not_found: ["invalid_request_error", 400, "Unknown `personality_id`"],
@@ -64,6 +84,11 @@ export const ERROR_CODES = {
     "invalid_request_error",
     400,
     "The speech engine cannot handle this `language`",
+  ],
+  memory_unavailable: [
+    "server_error",
+    503,
+    "Conversation memory cannot be read or written (its database is down)",
   ],
 } as const satisfies Record<string, readonly [ErrorType, number, string]>;
 

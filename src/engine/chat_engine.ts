@@ -107,7 +107,9 @@ export class ChatEngine {
    * emitted; the error carries no partial text, so a caller that must report
    * what was streamed so far (WS `stream_end{finish_reason:"cancelled"}`)
    * accumulates the deltas itself. Memory is written once, only after a
-   * complete turn: an error or a cancel stores nothing.
+   * complete turn: an error or a cancel stores nothing, and neither does a
+   * turn whose conversation was cleared while it ran. A memory failure is
+   * `memory_unavailable`.
    *
    * With `conversationId`, memory stands for the earlier turns: the new turn
    * is the messages after the last assistant message of `request.messages`;
@@ -161,18 +163,23 @@ export class ChatEngine {
       .join("\n\n");
 
     let history: ChatMessage[] = [];
+    // The conversation's epoch at the start: a DELETE of its memory while
+    // this turn runs makes the append below store nothing.
+    let epoch: number | undefined;
     if (request.conversationId) {
       signal.throwIfAborted();
       try {
-        history = await this.#memory.context(request.namespace, request.conversationId, {
-          query: lastUserText(input),
-          tokenBudget: this.#opts.contextTokenBudget,
-          maxRecentMessages: this.#opts.maxMessageHistoryCount,
-        });
+        ({ messages: history, epoch } = await this.#memory.context(
+          request.namespace,
+          request.conversationId,
+          {
+            query: lastUserText(input),
+            tokenBudget: this.#opts.contextTokenBudget,
+            maxRecentMessages: this.#opts.maxMessageHistoryCount,
+          },
+        ));
       } catch (err) {
-        throw new ChatError("internal_error", `Cannot read conversation memory: ${err}`, {
-          cause: err,
-        });
+        throw this.#memoryFailure("context", err);
       }
     }
 
@@ -240,16 +247,18 @@ export class ChatEngine {
 
     if (request.conversationId) {
       signal.throwIfAborted();
+      let stored: boolean;
       try {
-        await this.#memory.appendTurn(request.namespace, request.conversationId, [
-          ...input,
-          ...turn,
-        ]);
+        ({ stored } = await this.#memory.appendTurn(
+          request.namespace,
+          request.conversationId,
+          [...input, ...turn],
+          { epoch },
+        ));
       } catch (err) {
-        throw new ChatError("internal_error", `Cannot save the turn to memory: ${err}`, {
-          cause: err,
-        });
+        throw this.#memoryFailure("append", err);
       }
+      if (!stored) this.#logger.info("memory_turn_dropped", { reason: "conversation_cleared" });
     }
     this.#logger.debug("engine_done", {
       model,
@@ -258,6 +267,17 @@ export class ChatEngine {
       chars: content.length,
     });
     yield { type: "done", finishReason, content, model, ...(usage ? { usage } : {}) };
+  }
+
+  /**
+   * Any memory failure (database down, closed store) becomes one stable
+   * code; the details go to the log only.
+   */
+  #memoryFailure(operation: "context" | "append", err: unknown): ChatError {
+    this.#logger.warn("memory_failed", { operation, error: String(err) });
+    return new ChatError("memory_unavailable", "Conversation memory is unavailable", {
+      cause: err,
+    });
   }
 
   /** Runs one call; every failure becomes an `{"error": …}` result, never a throw. */

@@ -13,15 +13,31 @@
  * turn on ordinary disks; choose it with `synchronous: "FULL"`.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { ChatMessage, ChatRole, ToolCall } from "../core/chat.ts";
-import type { ContextOptions, MemoryEntry, MemoryStore } from "./store.ts";
+import type { ChatMessage, ChatRole } from "../core/chat.ts";
+import type {
+  AppendOptions,
+  AppendResult,
+  ContextOptions,
+  MemoryContext,
+  MemoryEntry,
+  MemoryStore,
+} from "./store.ts";
+import {
+  assembleContext,
+  DEFAULT_MAX_RECALL_HITS,
+  RECALL_CANDIDATES,
+  type RecallHit,
+  type StoredRow,
+  toEntry,
+} from "./context_assembly.ts";
+import { indexedText, recallTerms, scopeToken, spaceCjk } from "./recall_terms.ts";
 import { estimateMessageTokens } from "./tokens.ts";
+import { SqliteCheckpointer } from "./sqlite_checkpointer.ts";
 
-/** Most recent full-text matches ranked by BM25 per recall (bounds its cost). */
-export const RECALL_CANDIDATES = 400;
+export { RECALL_CANDIDATES, scopeToken };
 
 /** Bump when the schema changes and add a step to `#migrate`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export interface SqliteMemoryStoreOptions {
   /** Directory holding the database file; created when missing. */
@@ -36,93 +52,67 @@ export interface SqliteMemoryStoreOptions {
   maxRecallHits?: number;
   /** Clock in epoch milliseconds (tests). */
   now?: () => number;
-}
-
-interface Row {
-  id: number;
-  turn_id: string;
-  seq: number;
-  role: string;
-  content: string | null;
-  tool_calls: string | null;
-  tool_call_id: string | null;
-  name: string | null;
-  created_at: number;
+  /**
+   * Checkpoint the WAL on a worker thread every this many milliseconds
+   * (default 250), so its copying and `fsync` never stall the event loop;
+   * 0 leaves checkpoints to SQLite (inline, at commit).
+   */
+  checkpointIntervalMs?: number;
 }
 
 const ROLES: ReadonlySet<string> = new Set<ChatRole>(["system", "user", "assistant", "tool"]);
-const COLUMNS = "id, turn_id, seq, role, content, tool_calls, tool_call_id, name, created_at";
+const COLUMNS =
+  "id, turn_id, seq, role, content, tool_calls, tool_call_id, name, created_at, tokens";
+/** Like COLUMNS, but the text of a message over the budget (`?`) is left out: it cannot fit. */
+const BUDGET_COLUMNS = `id, turn_id, seq, role,
+  CASE WHEN tokens <= ? THEN content END AS content,
+  CASE WHEN tokens <= ? THEN tool_calls END AS tool_calls,
+  tool_call_id, name, created_at, tokens`;
 
 /**
- * Scripts without spaces between words. The FTS index stores each of their
- * characters as its own token and queries match adjacent-character bigrams,
- * so "烤鸭" finds "我喜欢吃北京烤鸭" (the trigram tokenizer cannot match
- * two-character words, which are the most common in Chinese).
+ * The messages table. The small columns come first and `content` last: a
+ * row's fields are stored in column order, and a 1 MiB message spills into
+ * a chain of overflow pages, so reading `tokens` or `created_at` of a big
+ * message would otherwise walk that chain. `tokens` (each message's
+ * estimated tokens) lets context assembly skip, unread, a message that
+ * cannot fit the budget.
  */
-const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{3134f}]/u;
-const CJK_GLOBAL = new RegExp(CJK.source, "gu");
-const WORD = /[\p{L}\p{N}]+/gu;
-const STOP_WORDS = new Set(
-  ("a an and are as at be but by can do does for from has have how i if in is it its me my " +
-    "no not of on or our so that the their them then there they this to was we were what " +
-    "when where which who why will with you your")
-    .split(" "),
-);
-const MAX_QUERY_TERMS = 32;
+const MESSAGES_TABLE = `CREATE TABLE messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  namespace TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  turn_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
+  tokens INTEGER NOT NULL,
+  created_at REAL NOT NULL,
+  tool_call_id TEXT,
+  name TEXT,
+  tool_calls TEXT,
+  content TEXT
+);`;
 
-/**
- * One FTS token naming a (namespace, conversation) pair: two independent
- * 32-bit FNV-style hashes in base 36. A collision only costs speed, since
- * recall re-checks namespace and conversation id against the table.
- */
-export function scopeToken(namespace: string, conversationId: string): string {
-  const key = `${namespace}\u0000${conversationId}`;
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 13);
-  }
-  return `s${(h1 >>> 0).toString(36)}x${(h2 >>> 0).toString(36)}`;
-}
+/** `epoch` is advanced by every clear(), so a turn that started before a delete is not stored. */
+const CONVERSATIONS_TABLE = `CREATE TABLE conversations (
+  namespace TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  epoch INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (namespace, conversation_id)
+) WITHOUT ROWID;`;
 
-/** Text as the FTS index sees it: CJK characters spaced out into single tokens. */
-export function searchText(text: string): string {
-  return text.replace(CJK_GLOBAL, (c) => ` ${c} `);
+/** An FTS5 query OR-ing the terms, each a quoted string (a bigram is a two-token phrase). */
+function ftsQuery(terms: string[][]): string {
+  return terms.map((t) => `"${t.join(" ")}"`).join(" OR ");
 }
 
 /**
  * Turns arbitrary user text into a safe FTS5 query: only letters and digits
  * survive, every term is a quoted string (so `"`, `*`, `NEAR`, `AND`, `-`
  * and column filters lose their meaning), terms are OR-ed for BM25 ranking.
- * Returns "" when nothing searchable is left.
+ * Returns "" when nothing searchable is left. Bounded: see `recallTerms`.
  */
 export function toFtsQuery(text: string): string {
-  const terms = new Set<string>();
-  for (const [word] of text.toLowerCase().matchAll(WORD)) {
-    // Split a word into CJK runs and the rest ("ai模型" → "ai", "模型").
-    let latin = "";
-    let cjk: string[] = [];
-    const flush = () => {
-      if (latin.length >= 2 && !STOP_WORDS.has(latin) || /^\d+$/.test(latin)) terms.add(latin);
-      latin = "";
-      if (cjk.length === 1) terms.add(cjk[0]!);
-      for (let i = 0; i + 1 < cjk.length; i++) terms.add(`${cjk[i]} ${cjk[i + 1]}`);
-      cjk = [];
-    };
-    for (const ch of word) {
-      if (CJK.test(ch)) {
-        if (latin) flush();
-        cjk.push(ch);
-      } else {
-        if (cjk.length) flush();
-        latin += ch;
-      }
-    }
-    flush();
-  }
-  return [...terms].slice(0, MAX_QUERY_TERMS).map((t) => `"${t}"`).join(" OR ");
+  return ftsQuery(recallTerms(text));
 }
 
 /**
@@ -138,6 +128,8 @@ export class SqliteMemoryStore implements MemoryStore {
   readonly #stmt: {
     insert: StatementSync;
     insertFts: StatementSync;
+    epoch: StatementSync;
+    bumpEpoch: StatementSync;
     recent: StatementSync;
     turn: StatementSync;
     recall: StatementSync;
@@ -146,12 +138,13 @@ export class SqliteMemoryStore implements MemoryStore {
     deleteMessages: StatementSync;
   };
   #closed = false;
+  readonly #checkpointer: SqliteCheckpointer;
 
   constructor(options: SqliteMemoryStoreOptions) {
     Deno.mkdirSync(options.dataDir, { recursive: true });
     this.path = `${options.dataDir.replace(/\/+$/, "")}/${options.fileName ?? "yychat.db"}`;
     this.#now = options.now ?? Date.now;
-    this.#maxRecallHits = options.maxRecallHits ?? 16;
+    this.#maxRecallHits = options.maxRecallHits ?? DEFAULT_MAX_RECALL_HITS;
     const synchronous = options.synchronous ?? "NORMAL";
     if (synchronous !== "NORMAL" && synchronous !== "FULL") {
       throw new RangeError(`Invalid synchronous mode "${synchronous}": use "NORMAL" or "FULL"`);
@@ -164,22 +157,34 @@ export class SqliteMemoryStore implements MemoryStore {
       this.#db.exec("PRAGMA journal_mode = WAL");
       this.#db.exec(`PRAGMA synchronous = ${synchronous}`);
       this.#db.exec("PRAGMA foreign_keys = ON");
+      // A WAL reset after a checkpoint truncates the file back to this size.
+      this.#db.exec("PRAGMA journal_size_limit = 67108864");
       this.#migrate();
+      this.#checkpointer = new SqliteCheckpointer(
+        this.#db,
+        this.path,
+        options.checkpointIntervalMs ?? 250,
+      );
       const conv = "namespace = ? AND conversation_id = ?";
       this.#stmt = {
         insert: this.#db.prepare(
           `INSERT INTO messages (namespace, conversation_id, turn_id, seq, role, content,
-             tool_calls, tool_call_id, name, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             tool_calls, tool_call_id, name, created_at, tokens)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ),
         insertFts: this.#db.prepare(
           "INSERT INTO messages_fts (rowid, body, scope) VALUES (?, ?, ?)",
         ),
+        epoch: this.#db.prepare(`SELECT epoch FROM conversations WHERE ${conv}`),
+        bumpEpoch: this.#db.prepare(
+          `INSERT INTO conversations (namespace, conversation_id, epoch) VALUES (?, ?, 1)
+           ON CONFLICT (namespace, conversation_id) DO UPDATE SET epoch = epoch + 1`,
+        ),
         recent: this.#db.prepare(
-          `SELECT ${COLUMNS} FROM messages WHERE ${conv} ORDER BY id DESC LIMIT ?`,
+          `SELECT ${BUDGET_COLUMNS} FROM messages WHERE ${conv} ORDER BY id DESC LIMIT ?`,
         ),
         turn: this.#db.prepare(
-          `SELECT ${COLUMNS} FROM messages WHERE ${conv} AND turn_id = ? ORDER BY seq`,
+          `SELECT ${BUDGET_COLUMNS} FROM messages WHERE ${conv} AND turn_id = ? ORDER BY seq`,
         ),
         // FTS first (scoped by the conversation's token, so it reads only
         // this conversation's postings), then the table by primary key. Only
@@ -221,21 +226,9 @@ export class SqliteMemoryStore implements MemoryStore {
     }
     if (version === SCHEMA_VERSION) return;
     this.#transaction(() => {
-      if (version < 1) {
+      if (version === 0) {
         this.#db.exec(`
-          CREATE TABLE messages (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            namespace TEXT NOT NULL,
-            conversation_id TEXT NOT NULL,
-            turn_id TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
-            content TEXT,
-            tool_calls TEXT,
-            tool_call_id TEXT,
-            name TEXT,
-            created_at REAL NOT NULL
-          );
+          ${MESSAGES_TABLE}
           CREATE INDEX messages_conversation ON messages (namespace, conversation_id, id);
           CREATE INDEX messages_turn ON messages (turn_id, seq);
           -- Contentless: the indexed text is a normalised copy of content
@@ -247,10 +240,51 @@ export class SqliteMemoryStore implements MemoryStore {
             body, scope, content = '', contentless_delete = 1,
             tokenize = 'unicode61 remove_diacritics 2'
           );
+          ${CONVERSATIONS_TABLE}
         `);
+      } else if (version === 1) {
+        // Version 1 had no tokens column, and content before the small
+        // columns. Rebuilt with the same ids (the FTS rowids), then the token
+        // counts are computed.
+        const sequence = this.#db.prepare(
+          "SELECT seq FROM sqlite_sequence WHERE name = 'messages'",
+        ).get() as { seq: number } | undefined;
+        this.#db.exec(`
+          ${MESSAGES_TABLE.replace("CREATE TABLE messages", "CREATE TABLE messages_v2")}
+          INSERT INTO messages_v2 (id, namespace, conversation_id, turn_id, seq, role, tokens,
+              created_at, tool_call_id, name, tool_calls, content)
+            SELECT id, namespace, conversation_id, turn_id, seq, role, 0,
+              created_at, tool_call_id, name, tool_calls, content
+            FROM messages ORDER BY id;
+          DROP TABLE messages;
+          ALTER TABLE messages_v2 RENAME TO messages;
+          CREATE INDEX messages_conversation ON messages (namespace, conversation_id, id);
+          CREATE INDEX messages_turn ON messages (turn_id, seq);
+          ${CONVERSATIONS_TABLE}
+        `);
+        // AUTOINCREMENT: never hand out an id the old table already used.
+        this.#db.prepare(
+          "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'messages'",
+        ).run(Number(sequence?.seq ?? 0));
+        // Pages by id, so no row is updated under a running SELECT.
+        const page = this.#db.prepare(
+          `SELECT ${COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT 500`,
+        );
+        const update = this.#db.prepare("UPDATE messages SET tokens = ? WHERE id = ?");
+        for (let after = 0;;) {
+          const rows = page.all(after) as unknown as StoredRow[];
+          if (rows.length === 0) break;
+          for (const r of rows) update.run(estimateMessageTokens(toEntry(r)), r.id);
+          after = rows[rows.length - 1]!.id;
+        }
       }
       this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     });
+  }
+
+  /** True while WAL checkpoints run on the worker thread (not inline at commit). */
+  get backgroundCheckpoints(): boolean {
+    return this.#checkpointer.running;
   }
 
   #transaction<T>(fn: () => T): T {
@@ -268,27 +302,56 @@ export class SqliteMemoryStore implements MemoryStore {
   /** Runs synchronous work as a promise, so misuse rejects instead of throwing. */
   #run<T>(fn: () => T): Promise<T> {
     try {
-      if (this.#closed) throw new Error(`Memory store "${this.path}" is closed`);
+      this.#checkOpen();
       return Promise.resolve(fn());
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** Appends the messages of one completed turn in a single transaction. */
-  appendTurn(namespace: string, conversationId: string, messages: ChatMessage[]): Promise<void> {
-    return this.#run(() => this.#appendTurn(namespace, conversationId, messages));
+  #checkOpen(): void {
+    if (this.#closed) throw new Error(`Memory store "${this.path}" is closed`);
   }
 
-  #appendTurn(namespace: string, conversationId: string, messages: ChatMessage[]): void {
-    if (messages.length === 0) return;
+  #epoch(namespace: string, conversationId: string): number {
+    const row = this.#stmt.epoch.get(namespace, conversationId) as { epoch: number } | undefined;
+    return Number(row?.epoch ?? 0);
+  }
+
+  /**
+   * Appends the messages of one completed turn in a single transaction;
+   * nothing when `options.epoch` is given and the conversation was cleared
+   * since.
+   */
+  appendTurn(
+    namespace: string,
+    conversationId: string,
+    messages: ChatMessage[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    return this.#run(() => this.#appendTurn(namespace, conversationId, messages, options));
+  }
+
+  #appendTurn(
+    namespace: string,
+    conversationId: string,
+    messages: ChatMessage[],
+    options: AppendOptions,
+  ): AppendResult {
+    if (messages.length === 0) return { stored: false };
     for (const m of messages) {
       if (!ROLES.has(m.role)) throw new TypeError(`Cannot store message: unknown role "${m.role}"`);
     }
     const turnId = crypto.randomUUID();
     const scope = scopeToken(namespace, conversationId);
     const createdAt = this.#now() / 1000;
-    this.#transaction(() => {
+    let written = 0;
+    const result = this.#transaction((): AppendResult => {
+      if (
+        options.epoch !== undefined && this.#epoch(namespace, conversationId) !== options.epoch
+      ) {
+        return { stored: false };
+      }
       messages.forEach((m, seq) => {
         const toolCalls = m.tool_calls?.length ? JSON.stringify(m.tool_calls) : null;
         const { lastInsertRowid } = this.#stmt.insert.run(
@@ -302,210 +365,88 @@ export class SqliteMemoryStore implements MemoryStore {
           m.tool_call_id ?? null,
           m.name ?? null,
           createdAt,
+          estimateMessageTokens(m),
         );
-        const indexed = [m.content ?? "", ...(m.tool_calls ?? []).map((c) => c.arguments)]
-          .join(" ");
-        if (indexed.trim()) {
-          this.#stmt.insertFts.run(lastInsertRowid, searchText(indexed), scope);
-        }
+        const indexed = indexedText(m);
+        if (indexed) this.#stmt.insertFts.run(lastInsertRowid, spaceCjk(indexed), scope);
+        // UTF-8 is at most 3 bytes a UTF-16 unit; the index about twice its text.
+        written += 3 * ((m.content?.length ?? 0) + (toolCalls?.length ?? 0)) +
+          6 * indexed.length + 512;
       });
+      return { stored: true };
     });
+    this.#checkpointer.noteWritten(written);
+    return result;
   }
 
   /**
-   * Recent whole turns (newest first until `maxRecentMessages` or the budget
-   * is reached), then older turns recalled by BM25 against `query` while
-   * budget remains; returned oldest first. Units that are never split: a
-   * whole turn, or when a turn does not fit, an assistant tool-call message
-   * with all its tool results.
+   * The conversation's epoch, then its context: recent whole turns and older
+   * turns recalled by BM25 (`context_assembly.ts`).
    */
-  context(
+  async context(
     namespace: string,
     conversationId: string,
     options: ContextOptions,
-  ): Promise<ChatMessage[]> {
-    return this.#run(() => this.#context(namespace, conversationId, options));
-  }
-
-  #context(namespace: string, conversationId: string, options: ContextOptions): ChatMessage[] {
-    let budget = Math.max(0, options.tokenBudget);
-    const maxRecent = Math.max(0, Math.trunc(options.maxRecentMessages));
-    const chosen: Row[] = [];
-    const chosenIds = new Set<number>();
-    const take = (unit: Row[]) => {
-      for (const r of unit) {
-        chosen.push(r);
-        chosenIds.add(r.id);
-      }
-      budget -= cost(unit);
-    };
-
-    // Recent window: whole turns, newest first.
-    let oldestRecentId = Number.MAX_SAFE_INTEGER;
-    if (maxRecent > 0) {
-      const rows = (this.#stmt.recent.all(namespace, conversationId, maxRecent) as unknown as Row[])
-        .reverse();
-      const turns = groupTurns(rows);
-      let count = 0;
-      for (let i = turns.length - 1; i >= 0; i--) {
-        const complete = turns[i]![0]!.seq === 0;
-        const turn = toUnits(turns[i]!).flat();
-        if (
-          !complete || turn.length === 0 || count + turn.length > maxRecent || cost(turn) > budget
-        ) break;
-        take(turn);
-        count += turn.length;
-        oldestRecentId = turn[0]!.id;
-      }
-      if (chosen.length === 0 && turns.length > 0) {
-        // The newest turn alone is too big: keep its newest units that fit.
-        const newest = turns[turns.length - 1]!;
-        const whole = this.#turn(namespace, conversationId, newest[0]!.turn_id);
-        const units = toUnits(whole);
-        for (let i = units.length - 1; i >= 0; i--) {
-          const unit = units[i]!;
-          if (count + unit.length > maxRecent || cost(unit) > budget) break;
-          take(unit);
-          count += unit.length;
-          oldestRecentId = unit[0]!.id;
-        }
-        // Older parts of that turn may still be recalled below.
-        if (chosen.length === 0) oldestRecentId = Number.MAX_SAFE_INTEGER;
-      }
-    }
-
-    // Recall: older messages ranked by BM25, expanded to their turn or unit.
-    const terms = budget > 0 ? toFtsQuery(options.query) : "";
-    if (terms) {
-      const scope = scopeToken(namespace, conversationId);
-      const hits = this.#stmt.recall.all(
-        `scope : "${scope}" AND body : (${terms})`,
-        oldestRecentId,
-        namespace,
-        conversationId,
-        this.#maxRecallHits,
-      ) as unknown as { id: number; turn_id: string }[];
-      const turnCache = new Map<string, Row[]>();
-      for (const hit of hits) {
-        if (budget <= 0) break;
-        if (chosenIds.has(hit.id)) continue;
-        let turn = turnCache.get(hit.turn_id);
-        if (!turn) {
-          turn = this.#turn(namespace, conversationId, hit.turn_id)
-            .filter((r) => r.id < oldestRecentId);
-          turnCache.set(hit.turn_id, turn);
-        }
-        const fresh = turn.filter((r) => !chosenIds.has(r.id));
-        const wholeUnits = toUnits(fresh);
-        const whole = wholeUnits.flat();
-        if (whole.length > 0 && cost(whole) <= budget) {
-          take(whole);
-          continue;
-        }
-        const unit = wholeUnits.find((u) => u.some((r) => r.id === hit.id));
-        if (unit && cost(unit) <= budget) take(unit);
-      }
-    }
-
-    chosen.sort((a, b) => a.id - b.id);
-    return chosen.map(toMessage);
-  }
-
-  #turn(namespace: string, conversationId: string, turnId: string): Row[] {
-    return this.#stmt.turn.all(namespace, conversationId, turnId) as unknown as Row[];
+  ): Promise<MemoryContext> {
+    this.#checkOpen();
+    // The epoch is read first: a clear() after this point makes the turn's
+    // append a no-op, whatever the context below still saw.
+    const epoch = this.#epoch(namespace, conversationId);
+    const rows = (stmt: StatementSync, budget: number, ...args: (string | number)[]) =>
+      stmt.all(budget, budget, namespace, conversationId, ...args) as unknown as StoredRow[];
+    const messages = await assembleContext({
+      recent: (limit, budget) => rows(this.#stmt.recent, budget, limit).reverse(),
+      turns: (turnIds, budget) => turnIds.flatMap((t) => rows(this.#stmt.turn, budget, t)),
+      recall: (terms, beforeId, limit) => {
+        this.#checkOpen();
+        const scope = scopeToken(namespace, conversationId);
+        return this.#stmt.recall.all(
+          `scope : "${scope}" AND body : (${ftsQuery(terms)})`,
+          beforeId,
+          namespace,
+          conversationId,
+          limit,
+        ) as unknown as RecallHit[];
+      },
+    }, { ...options, maxRecallHits: this.#maxRecallHits });
+    return { messages, epoch };
   }
 
   /** The last `limit` messages (all without a limit), oldest first. */
   list(namespace: string, conversationId: string, limit?: number): Promise<MemoryEntry[]> {
     return this.#run(() => {
       const n = limit === undefined ? -1 : Math.max(0, Math.trunc(limit));
-      const rows = this.#stmt.list.all(namespace, conversationId, n) as unknown as Row[];
+      const rows = this.#stmt.list.all(namespace, conversationId, n) as unknown as StoredRow[];
       return rows.reverse().map(toEntry);
     });
   }
 
-  /** Deletes a conversation and its index entries; returns the count of messages removed. */
+  /**
+   * Deletes a conversation and its index entries and advances its epoch;
+   * returns the count of messages removed.
+   */
   clear(namespace: string, conversationId: string): Promise<number> {
     return this.#run(() =>
       this.#transaction(() => {
+        this.#stmt.bumpEpoch.run(namespace, conversationId);
         this.#stmt.deleteFts.run(namespace, conversationId);
         return Number(this.#stmt.deleteMessages.run(namespace, conversationId).changes);
       })
     );
   }
 
-  /** Closes the database; further calls throw. Idempotent. */
-  close(): void {
+  /**
+   * Stops the checkpointer and closes the database (SQLite then checkpoints
+   * what is left); further calls reject. Idempotent.
+   */
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#checkpointer.stop();
     try {
       this.#db.exec("PRAGMA optimize");
     } finally {
       this.#db.close();
     }
   }
-}
-
-function cost(rows: Row[]): number {
-  let n = 0;
-  for (const r of rows) n += estimateMessageTokens(toMessage(r));
-  return n;
-}
-
-/** Consecutive rows sharing a turn id (rows are in id order). */
-function groupTurns(rows: Row[]): Row[][] {
-  const turns: Row[][] = [];
-  for (const r of rows) {
-    const last = turns[turns.length - 1];
-    if (last && last[0]!.turn_id === r.turn_id) last.push(r);
-    else turns.push([r]);
-  }
-  return turns;
-}
-
-/**
- * Splits rows into units that must stay together: an assistant message that
- * calls tools plus the tool results answering it; any other message alone.
- * Tool results without their call are dropped, so a context never starts
- * with (or contains) an orphan tool message, which providers reject.
- */
-function toUnits(rows: Row[]): Row[][] {
-  const units: Row[][] = [];
-  let open: { unit: Row[]; ids: Set<string> } | undefined;
-  for (const r of rows) {
-    if (r.role === "tool") {
-      if (open && r.tool_call_id !== null && open.ids.has(r.tool_call_id)) open.unit.push(r);
-      continue;
-    }
-    const unit = [r];
-    units.push(unit);
-    const calls = parseToolCalls(r.tool_calls);
-    open = r.role === "assistant" && calls.length > 0
-      ? { unit, ids: new Set(calls.map((c) => c.id)) }
-      : undefined;
-  }
-  return units;
-}
-
-function parseToolCalls(raw: string | null): ToolCall[] {
-  if (!raw) return [];
-  try {
-    const parsed = JSON.parse(raw);
-    return Array.isArray(parsed) ? parsed as ToolCall[] : [];
-  } catch {
-    return [];
-  }
-}
-
-function toMessage(r: Row): ChatMessage {
-  const m: ChatMessage = { role: r.role as ChatRole, content: r.content };
-  const calls = parseToolCalls(r.tool_calls);
-  if (calls.length > 0) m.tool_calls = calls;
-  if (r.tool_call_id !== null) m.tool_call_id = r.tool_call_id;
-  if (r.name !== null) m.name = r.name;
-  return m;
-}
-
-function toEntry(r: Row): MemoryEntry {
-  return { ...toMessage(r), id: Number(r.id), turn_id: r.turn_id, created_at: r.created_at };
 }

@@ -18,10 +18,15 @@ export const CloseCode = {
   connectionTimeout: 4000,
   /** The client left more than `WS_MAX_BUFFERED_BYTES` unread. */
   slowConsumer: 4001,
+  /**
+   * No `auth` frame within `WS_AUTH_TIMEOUT`: reconnecting and sending it in
+   * time works, so this is not terminal (it replaced 4501, which is retired).
+   */
+  authTimeout: 4002,
+  /** Kept sending frames over `WS_MESSAGES_PER_SECOND` after being told. */
+  tooManyMessages: 4003,
   /** Wrong or missing token. */
   unauthorized: 4500,
-  /** No `auth` frame within `WS_AUTH_TIMEOUT`. */
-  authTimeout: 4501,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

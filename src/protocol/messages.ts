@@ -5,6 +5,7 @@
  * the hot path) and described by `GET /ws/schema`.
  */
 import { z } from "zod";
+import { FINISH_REASONS } from "../core/chat.ts";
 import type { ErrorCode, ErrorType } from "../core/errors.ts";
 import { ConversationId, RequestId } from "../core/ids.ts";
 
@@ -39,6 +40,12 @@ export const TextMessage = z.object({
   stream: z.boolean().nullish(),
   /** Opt in to `tool_call` / `tool_result` events. */
   tool_events: z.boolean().optional(),
+  /**
+   * What a disconnect does to the reply: `continue` (default) keeps it
+   * running, resumable, and stored when complete; `cancel` stops it once no
+   * socket listens.
+   */
+  on_disconnect: z.enum(["continue", "cancel"]).optional(),
 });
 export type TextMessage = z.infer<typeof TextMessage>;
 
@@ -48,6 +55,18 @@ export const Cancel = z.object({
   request_id: requestId,
 });
 export type Cancel = z.infer<typeof Cancel>;
+
+/** Re-attach to a reply after a reconnect: replay what was missed, then live events. */
+export const Resume = z.object({
+  type: z.literal("resume"),
+  ...inboundBase,
+  request_id: requestId,
+  /** From the reply's `processing_start`. */
+  resume_token: z.string().min(1).max(256),
+  /** The last `seq` the client saw of this reply (0 for none). */
+  last_seq: z.int().min(0).default(0),
+});
+export type Resume = z.infer<typeof Resume>;
 
 export const Auth = z.object({
   type: z.literal("auth"),
@@ -63,6 +82,7 @@ export const InboundMessage = z.discriminatedUnion("type", [
   GetStatus,
   TextMessage,
   Cancel,
+  Resume,
   Auth,
 ]);
 export type InboundMessage = z.infer<typeof InboundMessage>;
@@ -77,6 +97,7 @@ export const INBOUND_SCHEMAS: {
   get_status: GetStatus,
   text_message: TextMessage,
   cancel: Cancel,
+  resume: Resume,
   auth: Auth,
 };
 
@@ -106,11 +127,28 @@ export const HeartbeatResponse = z.object({
 export const Pong = z.object({ type: z.literal("pong"), ...outboundBase });
 
 export const StatusData = z.object({
+  /** Connections registered now (authenticated or still owing their `auth` frame). */
   total_connections: z.number().int(),
+  /** Those of them that are authenticated and open. */
   active_connections: z.number().int(),
+  /** Inbound frames received since start. */
   total_messages: z.number().int(),
   max_connections: z.number().int(),
+  /** Server uptime, seconds. */
   uptime: z.number(),
+  /** Connections accepted since start (cumulative). */
+  accepted_connections: z.number().int(),
+  /** Cluster mode: live nodes (the figures above are then summed over them). */
+  nodes: z.number().int().optional(),
+  /** Cluster mode: this node's own figures. */
+  node: z.object({
+    id: z.string(),
+    total_connections: z.number().int(),
+    active_connections: z.number().int(),
+    total_messages: z.number().int(),
+    max_connections: z.number().int(),
+    uptime: z.number(),
+  }).optional(),
 });
 export type StatusData = z.infer<typeof StatusData>;
 
@@ -127,6 +165,11 @@ export const ProcessingStart = z.object({
   ...outboundBase,
   request_id: z.string(),
   seq: z.number().int().optional(),
+  /**
+   * Opaque, 256 random bits: with `request_id` it resumes this reply after a
+   * reconnect (only for the same API key). Absent on a replayed copy.
+   */
+  resume_token: z.string().optional(),
 });
 export const StreamStart = z.object({ type: z.literal("stream_start"), ...streamBase });
 export const StreamChunk = z.object({
@@ -134,14 +177,7 @@ export const StreamChunk = z.object({
   ...streamBase,
   content: z.string(),
 });
-export const FinishReason = z.enum([
-  "stop",
-  "length",
-  "tool_calls",
-  "content_filter",
-  "cancelled",
-  "error",
-]);
+export const FinishReason = z.enum(FINISH_REASONS);
 export type FinishReason = z.infer<typeof FinishReason>;
 export const StreamEnd = z.object({
   type: z.literal("stream_end"),
@@ -157,6 +193,7 @@ export const TextResponse = z.object({
   content: z.string(),
   conversation_id: z.string().nullable(),
   finish_reason: FinishReason.optional(),
+  seq: z.number().int().optional(),
 });
 export const ToolCallEvent = z.object({
   type: z.literal("tool_call"),
@@ -169,6 +206,25 @@ export const ToolResultEvent = z.object({
   ...streamBase,
   name: z.string(),
   ok: z.boolean(),
+});
+export const ResumeOk = z.object({
+  type: z.literal("resume_ok"),
+  ...outboundBase,
+  request_id: z.string(),
+  /** False when the log no longer held `last_seq + 1`: a `stream_snapshot` follows. */
+  recovered: z.boolean(),
+  status: z.enum(["running", "done"]),
+  /** The reply's highest `seq` when the replay began. */
+  top_seq: z.number().int(),
+});
+export const StreamSnapshot = z.object({
+  type: z.literal("stream_snapshot"),
+  ...outboundBase,
+  request_id: z.string(),
+  /** The text below is everything through this `seq`; events after it follow. */
+  seq: z.number().int(),
+  /** The reply's text so far: replaces what the client had. */
+  content: z.string(),
 });
 export const ServerShutdown = z.object({
   type: z.literal("server_shutdown"),
@@ -197,6 +253,8 @@ export const OutboundEvent = z.discriminatedUnion("type", [
   TextResponse,
   ToolCallEvent,
   ToolResultEvent,
+  ResumeOk,
+  StreamSnapshot,
   ServerShutdown,
   ErrorEvent,
 ]);

@@ -4,7 +4,7 @@
  * answers it with an `error` event. A handler that throws (or rejects)
  * becomes an `error` event too; the connection survives.
  */
-import type { TaskScope } from "../core/task_scope.ts";
+import type { Attachments } from "../generations/attachments.ts";
 import { ChatError, errorTypeOf } from "../core/errors.ts";
 import type { InboundMessage, InboundType, OutboundBody } from "../protocol/messages.ts";
 
@@ -17,12 +17,16 @@ export interface ConnectionContext {
   readonly authenticated: boolean;
   /** Aborted when the connection closes. */
   readonly signal: AbortSignal;
-  /** Running streams of this connection. */
-  readonly tasks: TaskScope;
+  /** The generations this connection is subscribed to (its streams). */
+  readonly attachments: Attachments;
   /** Sends an event; false when the connection can no longer take it. */
   send(body: OutboundBody): boolean;
-  /** Marks the connection authenticated as `principal` (auth handler only). */
-  authenticate(principal: string): void;
+  /**
+   * Marks the connection authenticated as `principal` (auth handler only).
+   * False when no connection slot is free: the client was told and the
+   * connection is closing.
+   */
+  authenticate(principal: string): Promise<boolean>;
   /** Closes the connection with a documented close code. */
   close(code: number, reason: string): void;
 }

@@ -1,5 +1,13 @@
 /** JSON responses, and errors in OpenAI's top-level shape. */
 
+/** The `error.code` of each response built by `errorResponse` (read by the error metrics). */
+const ERROR_CODE_OF = new WeakMap<Response, string>();
+
+/** The stable code of an error response built here, or undefined for any other response. */
+export function errorCodeOf(response: Response): string | undefined {
+  return ERROR_CODE_OF.get(response);
+}
+
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
@@ -27,11 +35,13 @@ export function errorResponse(
   } = {},
 ): Response {
   const type = options.type ?? defaultType(status);
-  return json(
+  const response = json(
     { error: { message, type, param: options.param ?? null, code: options.code ?? null } },
     status,
     options.headers,
   );
+  if (options.code) ERROR_CODE_OF.set(response, options.code);
+  return response;
 }
 
 function defaultType(status: number): HttpErrorType {

@@ -1,6 +1,6 @@
 /**
  * The long-lived services behind both front doors (WebSocket and REST):
- * memory store, built-in tools, MCP servers and the chat engine. Built once
+ * memory store (SQLite, or PostgreSQL with `YYCHAT_DATABASE_URL`), built-in tools, MCP servers and the chat engine. Built once
  * at start-up, closed in reverse order at shutdown.
  */
 import type { Settings } from "../../config/settings.ts";
@@ -18,6 +18,7 @@ import { ToolRegistry } from "../tools/registry.ts";
 import type { ToolSource } from "../tools/tool.ts";
 import type { Logger } from "../core/logger.ts";
 import { SqliteMemoryStore } from "../memory/sqlite_store.ts";
+import { isUnreachable, parseDatabaseUrl, PostgresMemoryStore } from "../memory/postgres_store.ts";
 import type { MemoryStore } from "../memory/store.ts";
 import { loadMcpConfig } from "../tools/mcp_config.ts";
 import { McpManager } from "../tools/mcp_manager.ts";
@@ -49,7 +50,7 @@ export async function createServices(
   options: ServicesOptions,
 ): Promise<Services> {
   const { logger } = options;
-  const memory = new SqliteMemoryStore({ dataDir: settings.dataDir });
+  const memory = await createMemoryStore(settings, logger);
   try {
     const builtins = createBuiltinTools(settings, options.fetch);
     const mcp = new McpManager({
@@ -77,13 +78,48 @@ export async function createServices(
       voice,
       async close() {
         await mcp.close();
-        memory.close();
+        await memory.close();
       },
     };
   } catch (err) {
-    memory.close();
+    await memory.close();
     throw err;
   }
+}
+
+/**
+ * The memory store the settings ask for: PostgreSQL with
+ * `YYCHAT_DATABASE_URL` (schema created or migrated now), else the SQLite
+ * file under the data directory. A PostgreSQL that cannot be reached at
+ * start-up does not stop the server: requests with a `conversation_id` get
+ * `memory_unavailable` until it is back (the schema is checked then). A bad
+ * URL, refused credentials or a newer schema do stop it.
+ */
+export async function createMemoryStore(settings: Settings, logger: Logger): Promise<MemoryStore> {
+  const db = settings.database;
+  if (db.url === undefined) return new SqliteMemoryStore({ dataDir: settings.dataDir });
+  const target = parseDatabaseUrl(db.url);
+  const store = new PostgresMemoryStore({
+    url: db.url,
+    connectTimeoutMs: db.connectTimeoutMs,
+    poolSize: db.poolSize,
+  });
+  const where = { store: "postgres", host: target.host, database: target.database };
+  try {
+    await store.migrate();
+    logger.info("memory_store", where);
+  } catch (err) {
+    if (!isUnreachable(err)) {
+      await store.close();
+      throw err;
+    }
+    logger.warn("memory_unavailable", {
+      ...where,
+      error: String(err),
+      message: "PostgreSQL is unreachable: memory calls fail until it is back",
+    });
+  }
+  return store;
 }
 
 export interface CreateEngineOptions {

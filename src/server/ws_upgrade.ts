@@ -1,13 +1,16 @@
 /**
- * `GET /ws/chat`: checks origin, capacity and credentials, then upgrades the
- * request and hands the socket to the supervisor. Refusals happen before the
- * upgrade, as plain HTTP answers a client can read: 403 (origin), 401 (bad
- * key), 503 + `Retry-After` (over capacity or shutting down).
+ * `GET /ws/chat`: checks credentials and capacity (Host and Origin were
+ * checked for every route before this), then upgrades the request and hands
+ * the socket to the supervisor. Refusals happen before the upgrade, as plain
+ * HTTP answers a client can read: 401 (bad key), 429 (too many connections
+ * from this address), 503 + `Retry-After` (over capacity or shutting down).
  */
-import type { Supervisor } from "../actors/supervisor.ts";
+import type { Refusal, Supervisor } from "../actors/supervisor.ts";
+import type { ClientInfo } from "../security/request_policy.ts";
 import type { Logger } from "../core/logger.ts";
 import { type ApiKeys, bearerToken } from "../security/api_keys.ts";
 import { errorResponse } from "./responses.ts";
+import { CloseCode } from "../protocol/close_codes.ts";
 
 /** The subprotocol a browser offers next to `bearer.<key>`; the server selects it. */
 export const WS_SUBPROTOCOL = "yychat";
@@ -16,27 +19,46 @@ const BEARER_PREFIX = "bearer.";
 export interface UpgradeDeps {
   supervisor: Supervisor;
   keys: ApiKeys;
-  allowedOrigins: readonly string[];
   /** Protocol-level ping period (Deno's `idleTimeout`). */
   heartbeatIntervalMs: number;
   logger: Logger;
 }
 
-export function upgradeToWebSocket(req: Request, deps: UpgradeDeps): Response {
+/** How each admission refusal is answered. */
+const REFUSALS: Record<Refusal, { status: number; code: string; message: string }> = {
+  at_capacity: {
+    status: 503,
+    code: "too_many_connections",
+    message: "Too many connections: the server is at its connection limit, try again later",
+  },
+  too_many_pending: {
+    status: 503,
+    code: "too_many_pending_auth",
+    message: "Too many connections waiting to authenticate, try again later",
+  },
+  too_many_per_ip: {
+    status: 429,
+    code: "too_many_connections_per_ip",
+    message: "Too many connections from this address",
+  },
+  shutting_down: {
+    status: 503,
+    code: "server_shutting_down",
+    message: "The server is shutting down, try again later",
+  },
+};
+
+export async function upgradeToWebSocket(
+  req: Request,
+  client: ClientInfo,
+  deps: UpgradeDeps,
+): Promise<Response> {
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return errorResponse(426, "Expected a WebSocket upgrade request", {
       code: "upgrade_required",
       headers: { upgrade: "websocket" },
     });
   }
-  const origin = req.headers.get("origin");
-  if (origin !== null && deps.allowedOrigins.length > 0 && !deps.allowedOrigins.includes(origin)) {
-    deps.logger.warn("ws_refused", { reason: "origin_not_allowed", origin });
-    return errorResponse(403, `Origin not allowed: ${JSON.stringify(origin)}`, {
-      code: "origin_not_allowed",
-    });
-  }
-
   const offered = (req.headers.get("sec-websocket-protocol") ?? "")
     .split(",").map((p) => p.trim()).filter((p) => p.length > 0);
   let principal: string | undefined;
@@ -52,19 +74,25 @@ export function upgradeToWebSocket(req: Request, deps: UpgradeDeps): Response {
     }
   }
 
-  const refusal = deps.supervisor.refusal();
+  const authRequired = deps.keys.required && principal === undefined;
+  const clientId = crypto.randomUUID();
+  let refusal = deps.supervisor.refusal({ address: client.address, authenticated: !authRequired });
+  // Cluster mode: an authenticated connection also needs a cluster-wide slot
+  // (without a cluster the answer is synchronous, so refusal and admit share a tick).
+  let slot = false;
+  if (refusal === undefined && !authRequired) {
+    const granted = deps.supervisor.acquireSlot(clientId);
+    slot = granted === true || await granted;
+    if (!slot) refusal = "at_capacity";
+  }
   if (refusal !== undefined) {
-    deps.logger.warn("ws_refused", { reason: refusal, active: deps.supervisor.size });
-    return errorResponse(
-      503,
-      refusal === "at_capacity"
-        ? "Too many connections: the server is at its connection limit, try again later"
-        : "The server is shutting down, try again later",
-      {
-        code: refusal === "at_capacity" ? "too_many_connections" : "server_shutting_down",
-        headers: { "retry-after": "5" },
-      },
-    );
+    const { status, code, message } = REFUSALS[refusal];
+    deps.logger.warn("ws_refused", {
+      reason: code,
+      client: client.address,
+      active: deps.supervisor.size,
+    });
+    return errorResponse(status, message, { code, headers: { "retry-after": "5" } });
   }
 
   let upgraded: { socket: WebSocket; response: Response };
@@ -75,14 +103,18 @@ export function upgradeToWebSocket(req: Request, deps: UpgradeDeps): Response {
       idleTimeout: Math.max(1, Math.round(deps.heartbeatIntervalMs / 1000)),
     });
   } catch (err) {
+    if (slot) deps.supervisor.releaseSlot(clientId);
     // A malformed handshake (missing key, `Connection: close`, …).
     deps.logger.warn("ws_refused", { reason: "invalid_upgrade", error: String(err) });
     return errorResponse(400, "Invalid WebSocket upgrade request", { code: "invalid_upgrade" });
   }
   const { socket, response } = upgraded;
-  deps.supervisor.admit(socket, {
-    principal,
-    authRequired: deps.keys.required && principal === undefined,
-  });
+  try {
+    deps.supervisor.admit(socket, { principal, authRequired, address: client.address, clientId });
+  } catch {
+    // Full or draining since the check (another upgrade won the race while the slot was taken).
+    if (slot) deps.supervisor.releaseSlot(clientId);
+    socket.onopen = () => socket.close(CloseCode.tryAgainLater, "server at its connection limit");
+  }
   return response;
 }

@@ -3,7 +3,8 @@
  * on its own (stdio child process, Streamable HTTP or SSE) so a slow or
  * broken server never delays or hides the tools of the others: failures are
  * logged, shown in `servers()`, and retried in the background with bounded
- * exponential backoff. Tool schemas are passed through untouched.
+ * exponential backoff. Tool schemas are passed through untouched; tool names
+ * are made valid and unique for providers, and calls map back to the real ones.
  * How one connection is opened and closed lives in `mcp_connection.ts`.
  */
 import {
@@ -16,8 +17,17 @@ import {
 } from "./mcp_connection.ts";
 import type { CallOptions, ToolSource, ToolSpec } from "./tool.ts";
 import type { McpServerConfig } from "./mcp_config.ts";
+import { mcpToolNames } from "./mcp_tool_names.ts";
 import { type Logger, silentLogger } from "../core/logger.ts";
 import { errorMessage, spawn } from "../core/spawn.ts";
+
+/** An offered MCP tool: the name the model sees, and where a call goes. */
+export interface McpToolSpec extends ToolSpec {
+  /** Configured name of the server that owns the tool. */
+  server: string;
+  /** The tool's own name on that server (what `tools/call` sends). */
+  mcpName: string;
+}
 
 export type McpServerState = "connecting" | "connected" | "failed" | "closed";
 
@@ -41,7 +51,7 @@ export interface McpRetryOptions {
 
 export interface McpManagerOptions {
   servers: McpServerConfig[];
-  /** Names already taken (built-in tools); MCP tools with these names get a `server__` prefix. */
+  /** Names already offered (built-in tools); MCP tools never get one of them. */
   reservedNames?: Iterable<string>;
   logger?: Logger;
   /** Bound for spawning/handshaking with one server. */
@@ -77,11 +87,6 @@ const STDERR_TAIL_CHARS = 2000;
 /** A connection that lasted this long counts as healthy; shorter ones back off. */
 const STABLE_CONNECTION_MS = 10_000;
 
-/** Tool names models accept (OpenAI: `^[a-zA-Z0-9_-]{1,64}$`). */
-function safeName(name: string): string {
-  return name.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64);
-}
-
 /**
  * Connects to every configured MCP server and exposes their tools. Call
  * `start()` once, then `list()`/`call()`; `close()` ends children and sockets.
@@ -95,7 +100,7 @@ export class McpManager implements ToolSource {
   readonly #retry: McpRetryOptions;
   readonly #closing = new AbortController();
   #routes = new Map<string, Route>();
-  #specs: ToolSpec[] = [];
+  #specs: McpToolSpec[] = [];
 
   constructor(options: McpManagerOptions) {
     const names = new Set<string>();
@@ -132,8 +137,11 @@ export class McpManager implements ToolSource {
     await Promise.all(this.#servers.map((s) => this.#connect(s, options.signal)));
   }
 
-  /** Tools of connected servers, with collision-safe names and untouched schemas. */
-  list(): ToolSpec[] {
+  /**
+   * Tools of connected servers under names every provider accepts (valid,
+   * unique, stable; see `mcp_tool_names.ts`), with untouched schemas.
+   */
+  list(): McpToolSpec[] {
     return this.#specs;
   }
 
@@ -354,31 +362,35 @@ export class McpManager implements ToolSource {
     this.#logger.info("mcp_tools_changed", { server: server.config.name, tools: tools.length });
   }
 
-  /** Recomputes exposed names: kept unless taken twice or reserved, then `server__tool`. */
+  /**
+   * Recomputes offered names (`mcp_tool_names.ts`): every known tool counts,
+   * connected or not, so a server going down does not rename the others.
+   */
   #rebuild(): void {
-    const counts = new Map<string, number>();
-    for (const s of this.#servers) {
-      for (const t of s.tools) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
-    }
+    const names = mcpToolNames({
+      reserved: this.#reserved,
+      servers: this.#servers.map((s) => ({
+        server: s.config.name,
+        tools: s.tools.map((t) => t.name),
+      })),
+    });
     const routes = new Map<string, Route>();
-    const specs: ToolSpec[] = [];
-    for (const s of this.#servers) {
-      if (s.state !== "connected") continue;
-      for (const tool of s.tools) {
-        const clash = this.#reserved.has(tool.name) || (counts.get(tool.name) ?? 0) > 1;
-        let exposed = clash ? safeName(`${s.config.name}__${tool.name}`) : tool.name;
-        // A prefixed name can itself be taken; number it rather than lose a tool.
-        for (let i = 2; routes.has(exposed) || this.#reserved.has(exposed); i++) {
-          exposed = safeName(`${s.config.name}__${tool.name}`).slice(0, 60) + `_${i}`;
-        }
+    const specs: McpToolSpec[] = [];
+    this.#servers.forEach((s, i) => {
+      if (s.state !== "connected") return;
+      s.tools.forEach((tool, j) => {
+        const exposed = names[i]![j];
+        if (exposed === undefined) return;
         routes.set(exposed, { server: s, tool });
         specs.push({
           name: exposed,
           description: tool.description ?? "",
           parameters: tool.inputSchema ?? { type: "object", properties: {} },
+          server: s.config.name,
+          mcpName: tool.name,
         });
-      }
-    }
+      });
+    });
     this.#routes = routes;
     this.#specs = specs;
   }

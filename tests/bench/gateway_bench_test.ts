@@ -15,6 +15,7 @@ Deno.test("runLoad() gets every pong from yychat in closed, pipelined and idle m
     SERVER_PORT: "0",
     LOG_LEVEL: "silent",
     WS_MAX_CONNECTIONS: "500",
+    WS_MAX_CONNECTIONS_PER_IP: "500",
     // The rate-limit middleware stays in the chain but never rejects.
     WS_MESSAGES_PER_SECOND: "1000000",
     YYCHAT_DATA_DIR: dataDir,

@@ -49,6 +49,15 @@ Deno.test("loadSettings() rejects bad values naming each variable and its range"
     [{ STREAM_DEFAULT: "maybe" }, /STREAM_DEFAULT must be true or false/],
     [{ OPENAI_BASE_URL: "not a url" }, /OPENAI_BASE_URL must be an http\(s\) URL/],
     [{ DEFAULT_TIMEZONE: "Mars/Olympus" }, /DEFAULT_TIMEZONE must be an IANA time zone/],
+    [
+      { YYCHAT_DATABASE_URL: "mysql://yy:hunter2@db/chat" },
+      /YYCHAT_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL \(got "mysql:\/\/yy:\*\*\*@db\/chat"\)/,
+    ],
+    [
+      { YYCHAT_DATABASE_CONNECT_TIMEOUT: "0" },
+      /YYCHAT_DATABASE_CONNECT_TIMEOUT must be a number of seconds from 0.1 to 300/,
+    ],
+    [{ YYCHAT_DATABASE_POOL_SIZE: "0" }, /YYCHAT_DATABASE_POOL_SIZE must be an integer from 1/],
   ];
   for (const [env, message] of cases) {
     await t.step(Object.keys(env)[0]!, () => {
@@ -96,4 +105,20 @@ Deno.test("parseEnvFile() reads KEY=VALUE lines, quotes, comments and export", (
     YYCHAT_API_KEY: "a#b",
     WS_MAX_CONNECTIONS: "50",
   });
+});
+
+Deno.test("loadSettings() reads the PostgreSQL memory settings", () => {
+  assert.deepEqual(loadSettings({}).database, {
+    url: undefined,
+    connectTimeoutMs: 5000,
+    poolSize: 10,
+  });
+  assert.deepEqual(
+    loadSettings({
+      YYCHAT_DATABASE_URL: "postgresql://yy@%2Fvar%2Frun%2Fpostgresql/chat",
+      YYCHAT_DATABASE_CONNECT_TIMEOUT: "0.5",
+      YYCHAT_DATABASE_POOL_SIZE: "3",
+    }).database,
+    { url: "postgresql://yy@%2Fvar%2Frun%2Fpostgresql/chat", connectTimeoutMs: 500, poolSize: 3 },
+  );
 });

@@ -3,7 +3,7 @@ import { engineFailure } from "../helpers/engine_failure.ts";
 import { loadSettings } from "../../config/settings.ts";
 import { ChatEngine } from "../../src/engine/chat_engine.ts";
 import { createEngine } from "../../src/server/services.ts";
-import { silentLogger } from "../../src/core/logger.ts";
+import { Logger, silentLogger } from "../../src/core/logger.ts";
 import type { ChatEngineOptions } from "../../src/engine/chat_engine.ts";
 import { OfflineProvider } from "../../src/engine/offline_provider.ts";
 import { OpenAIProvider } from "../../src/engine/openai_provider.ts";
@@ -195,6 +195,67 @@ Deno.test("ChatEngine.run() with memory takes only the new turn from a resent hi
     "what is my name?",
     "You are Ada",
   ]);
+});
+
+Deno.test("ChatEngine.run() stores nothing when the conversation is cleared while it runs", async () => {
+  const memory = new MemoryFake();
+  const lines: string[] = [];
+  const provider = new ScriptedProvider([async function* () {
+    yield { type: "delta", content: "still " };
+    await memory.clear("ns", "c1"); // a DELETE of the conversation's memory arrives now
+    yield { type: "delta", content: "talking" };
+    yield { type: "finish", finishReason: "stop" };
+  }, text("new start")]);
+  const { engine: e } = engine(provider, {
+    memory,
+    logger: new Logger("debug", (l) => lines.push(l)),
+  });
+  const events = await collect(e, req("hi", { conversationId: "c1" }));
+  assert.equal(events.at(-1)!.type, "done", "the reply itself completes");
+  assert.equal(memory.appended.length, 0);
+  assert.equal(memory.dropped.length, 1);
+  assert.ok(lines.some((l) => l.includes("memory_turn_dropped")));
+  // The next request reads the new epoch, so its turn is stored.
+  await collect(e, req("again", { conversationId: "c1" }));
+  assert.deepEqual(memory.appended.map((a) => a.messages.map((m) => m.content)), [
+    ["again", "new start"],
+  ]);
+});
+
+Deno.test("ChatEngine.run() maps memory failures to memory_unavailable", async (t) => {
+  for (const failing of ["context", "appendTurn"] as const) {
+    await t.step(failing, async () => {
+      const memory = new MemoryFake();
+      const lines: string[] = [];
+      const provider = new ScriptedProvider([text("answer")]);
+      const { engine: e } = engine(provider, {
+        memory,
+        logger: new Logger("debug", (l) => lines.push(l)),
+      });
+      if (failing === "context") memory.failWith = new Error("connect ECONNREFUSED /run/pg");
+      const run = (async () => {
+        for await (
+          const ev of e.run(req("hi", { conversationId: "c" }), {
+            signal: new AbortController().signal,
+          })
+        ) {
+          if (ev.type === "delta") memory.failWith = new Error("connect ECONNREFUSED /run/pg");
+        }
+      })();
+      const err = await engineFailure(run);
+      assert.equal(err.code, "memory_unavailable");
+      assert.equal(err.message, "Conversation memory is unavailable");
+      assert.equal(provider.requests.length, failing === "context" ? 0 : 1);
+      assert.ok(lines.some((l) => l.includes("memory_failed") && l.includes("ECONNREFUSED")));
+      memory.failWith = undefined;
+      assert.deepEqual(await memory.list("ns", "c"), [], "nothing was stored");
+    });
+  }
+  // Without a conversation_id memory is not touched: a broken store does not matter.
+  const memory = new MemoryFake();
+  memory.failWith = new Error("down");
+  const { engine: e } = engine(new ScriptedProvider([text("fine")]), { memory });
+  assert.equal((await collect(e, req("hi"))).at(-1)!.type, "done");
 });
 
 Deno.test("ChatEngine.run() runs a multi-round tool loop and stores the whole turn once", async () => {

@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
-import { MAX_CHUNK_CHARS, splitText, TextMessageHandler } from "../../handlers/text_message.ts";
+import { TextMessageHandler } from "../../handlers/text_message.ts";
 import { CancelHandler } from "../../handlers/cancel.ts";
-import { TaskScope } from "../../src/core/task_scope.ts";
 import { ChatError } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/core/logger.ts";
+import {
+  Attachments,
+  GenerationRegistry,
+  MAX_CHUNK_CHARS,
+  MemoryEventLog,
+  splitText,
+} from "../../src/generations/mod.ts";
+import { FakeClock } from "../helpers/fake_clock.ts";
 import type { OutboundBody, TextMessage } from "../../src/protocol/messages.ts";
 import type { ConnectionContext } from "../../src/router/router.ts";
 import { ScriptedEngine, type Step } from "../helpers/fake_engine.ts";
@@ -18,26 +25,57 @@ function context(principal = "") {
     principal,
     authenticated: true,
     signal: controller.signal,
-    tasks: new TaskScope(controller.signal),
+    attachments: new Attachments(),
     send: (body) => (sent.push(body as Sent), true),
-    authenticate() {},
+    authenticate: () => Promise.resolve(true),
     close() {},
   };
-  return { ctx, sent, disconnect: () => controller.abort() };
+  return {
+    ctx,
+    sent,
+    disconnect: () => {
+      controller.abort();
+      ctx.attachments.detachAll("disconnect");
+    },
+  };
 }
+
+/** Registries made by `handler()`, closed after each test (their sweep timers). */
+const registries: GenerationRegistry[] = [];
 
 function handler(
   engine: ScriptedEngine,
-  overrides: { maxStreams?: number; streamDefault?: boolean; draining?: boolean } = {},
+  overrides: { maxStreams?: number; streamDefault?: boolean } = {},
 ) {
-  return new TextMessageHandler({
-    engine,
+  const registry = new GenerationRegistry({
+    runner: engine,
+    log: new MemoryEventLog({
+      maxBytesPerGeneration: 1 << 20,
+      maxTotalBytes: 1 << 24,
+      resumeWindowMs: 60_000,
+    }),
+    clock: new FakeClock(),
     logger: silentLogger,
+    nodeId: "test",
+    maxChunkChars: MAX_CHUNK_CHARS,
+    detachedLimitMs: 60_000,
+    maxSubscribers: 4,
+  });
+  registries.push(registry);
+  return new TextMessageHandler({
+    generations: registry,
     maxStreamsPerConnection: overrides.maxStreams ?? 4,
-    draining: () => overrides.draining ?? false,
     useToolsDefault: true,
     streamDefault: overrides.streamDefault ?? true,
   });
+}
+
+/** Until every generation started so far has finished, then releases the registries. */
+async function settled(): Promise<void> {
+  for (const r of registries.splice(0)) {
+    await r.settled();
+    await r.close();
+  }
 }
 
 const msg = (fields: Partial<TextMessage> = {}): TextMessage => ({
@@ -54,7 +92,7 @@ const reply: Step[] = [
 Deno.test("TextMessageHandler streams the stage-1 sequence with request_id and seq", async () => {
   const { ctx, sent } = context();
   handler(new ScriptedEngine(reply)).handle(msg(), ctx);
-  await ctx.tasks.settled();
+  await settled();
   assert.deepEqual(sent.map((e) => e.type), [
     "processing_start",
     "stream_start",
@@ -77,7 +115,7 @@ Deno.test("TextMessageHandler answers stream:false with processing_start then te
     msg({ stream: false, conversation_id: "conv-1", request_id: "r1" }),
     ctx,
   );
-  await ctx.tasks.settled();
+  await settled();
   assert.deepEqual(sent.map((e) => [e.type, e.request_id]), [["processing_start", "r1"], [
     "text_response",
     "r1",
@@ -89,7 +127,7 @@ Deno.test("TextMessageHandler answers stream:false with processing_start then te
 Deno.test("TextMessageHandler falls back to the configured stream default", async () => {
   const { ctx, sent } = context();
   handler(new ScriptedEngine(reply), { streamDefault: false }).handle(msg(), ctx);
-  await ctx.tasks.settled();
+  await settled();
   assert.deepEqual(sent.map((e) => e.type), ["processing_start", "text_response"]);
 });
 
@@ -100,7 +138,7 @@ Deno.test("TextMessageHandler passes the request's fields and the principal to t
     msg({ content: "Hi", conversation_id: "c9", personality_id: "concise", use_tools: false }),
     ctx,
   );
-  await ctx.tasks.settled();
+  await settled();
   assert.deepEqual(engine.requests[0], {
     messages: [{ role: "user", content: "Hi" }],
     conversationId: "c9",
@@ -122,7 +160,7 @@ Deno.test("TextMessageHandler splits a delta longer than the chunk limit, losing
     }]),
   )
     .handle(msg(), ctx);
-  await ctx.tasks.settled();
+  await settled();
   const chunks = sent.filter((e) => e.type === "stream_chunk").map((e) => String(e.content));
   assert.deepEqual(chunks.map((c) => c.length), [MAX_CHUNK_CHARS, MAX_CHUNK_CHARS, 10]);
   assert.equal(chunks.join(""), big);
@@ -143,7 +181,7 @@ Deno.test("TextMessageHandler sends tool events only when the client opted in", 
     await t.step(`tool_events: ${optIn}`, async () => {
       const { ctx, sent } = context();
       handler(new ScriptedEngine(steps)).handle(msg({ tool_events: optIn }), ctx);
-      await ctx.tasks.settled();
+      await settled();
       const types = sent.map((e) => e.type);
       assert.equal(types.includes("tool_call"), optIn);
       assert.equal(types.includes("tool_result"), optIn);
@@ -186,7 +224,7 @@ Deno.test("TextMessageHandler ends a failed request with one error event carryin
       const { ctx, sent } = context();
       handler(new ScriptedEngine([{ type: "delta", content: "partial" }, { type: "fail", error }]))
         .handle(msg({ request_id: "r1" }), ctx);
-      await ctx.tasks.settled();
+      await settled();
       assert.deepEqual(sent.map((e) => e.type), [
         "processing_start",
         "stream_start",
@@ -211,13 +249,13 @@ Deno.test("CancelHandler aborts the stream, which ends with finish_reason cancel
   handler(engine).handle(msg({ request_id: "story" }), ctx);
   await new Promise((r) => setTimeout(r, 10));
   new CancelHandler().handle({ type: "cancel", request_id: "story" }, ctx);
-  await ctx.tasks.settled();
+  await settled();
   assert.equal(engine.signals[0]!.aborted, true);
   const end = sent.at(-1)!;
   assert.equal(end.type, "stream_end");
   assert.equal(end.finish_reason, "cancelled");
   assert.equal(end.full_content, "Once upon");
-  assert.equal(ctx.tasks.size, 0);
+  assert.equal(ctx.attachments.size, 0);
 });
 
 Deno.test("CancelHandler refuses an unknown request_id", () => {
@@ -232,20 +270,20 @@ Deno.test("TextMessageHandler limits concurrent streams and refuses a duplicate 
   const { ctx, disconnect } = context();
   const engine = new ScriptedEngine([{ type: "pause", ms: 10_000 }]);
   const h = handler(engine, { maxStreams: 2 });
-  h.handle(msg({ request_id: "a" }), ctx);
+  h.handle(msg({ request_id: "a", on_disconnect: "cancel" }), ctx);
   assert.throws(
     () => h.handle(msg({ request_id: "a" }), ctx),
     (err: unknown) => err instanceof ChatError && err.code === "duplicate_request_id",
   );
-  h.handle(msg({ request_id: "b" }), ctx);
+  h.handle(msg({ request_id: "b", on_disconnect: "cancel" }), ctx);
   assert.throws(
     () => h.handle(msg({ request_id: "c" }), ctx),
     (err: unknown) => err instanceof ChatError && err.code === "too_many_streams",
   );
-  disconnect(); // a disconnect cancels every stream of the connection
-  await ctx.tasks.settled();
+  disconnect(); // with on_disconnect: "cancel", a disconnect cancels the streams
+  await settled();
   assert.ok(engine.signals.every((s) => s.aborted));
-  assert.equal(ctx.tasks.size, 0);
+  assert.equal(ctx.attachments.size, 0);
 });
 
 Deno.test("TextMessageHandler sends the first chunk at once and coalesces a burst after it", async (t) => {
@@ -257,7 +295,7 @@ Deno.test("TextMessageHandler sends the first chunk at once and coalesces a burs
       new ScriptedEngine([...words.map((content): Step => ({ type: "delta", content })), done]),
     )
       .handle(msg(), ctx);
-    await ctx.tasks.settled();
+    await settled();
     const chunks = sent.filter((e) => e.type === "stream_chunk").map((e) => String(e.content));
     assert.equal(chunks[0], "w0 ");
     assert.ok(chunks.length < words.length, `${chunks.length} frames for ${words.length} deltas`);
@@ -270,21 +308,24 @@ Deno.test("TextMessageHandler sends the first chunk at once and coalesces a burs
       content,
     ): Step[] => [{ type: "delta", content }, { type: "pause", ms: 5 }]);
     handler(new ScriptedEngine([...paced, done])).handle(msg(), ctx);
-    await ctx.tasks.settled();
+    await settled();
     const chunks = sent.filter((e) => e.type === "stream_chunk").map((e) => e.content);
     assert.deepEqual(chunks, words.slice(0, 5));
   });
 });
 
-Deno.test("TextMessageHandler refuses new requests while the server drains", () => {
+Deno.test("TextMessageHandler refuses new requests while the server drains", async () => {
   const { ctx } = context();
   const engine = new ScriptedEngine(reply);
+  const h = handler(engine);
+  await registries[0]!.drain(0);
   assert.throws(
-    () => handler(engine, { draining: true }).handle(msg({ request_id: "late" }), ctx),
+    () => h.handle(msg({ request_id: "late" }), ctx),
     (err: unknown) => err instanceof ChatError && err.code === "server_shutting_down",
   );
   assert.equal(engine.requests.length, 0);
-  assert.equal(ctx.tasks.size, 0);
+  assert.equal(ctx.attachments.size, 0);
+  await settled();
 });
 
 Deno.test("splitText() never cuts a surrogate pair", async (t) => {

@@ -10,7 +10,8 @@
  * from a queue ({@linkcode OpenAIMock.enqueue}); when the queue is empty the
  * `fallback` answers (default: HTTP 500 saying nothing was scripted, so a
  * missing script fails loudly). The same script serves streaming and
- * non-streaming requests.
+ * non-streaming requests. Like OpenAI, a request offering a tool whose name
+ * does not match `^[a-zA-Z0-9_-]{1,64}$` gets HTTP 400 (no script is used).
  *
  * ```ts
  * const mock = await OpenAIMock.start();
@@ -271,6 +272,20 @@ export class OpenAIMock {
       return errorResponse({ kind: "error", status: 404, message: `No route ${url.pathname}` });
     }
 
+    // Like OpenAI: one bad function name fails the whole request, before any script runs.
+    const badTool = invalidToolName(body);
+    if (badTool !== undefined) {
+      record.completed = true;
+      finish();
+      return errorResponse({
+        kind: "error",
+        status: 400,
+        type: "invalid_request_error",
+        code: "invalid_value",
+        message:
+          `Invalid '${badTool}': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,64}$'.`,
+      });
+    }
     const next = this.#queue.shift() ??
       (typeof this.#fallback === "function" ? this.#fallback(record) : this.#fallback);
     // deno-lint-ignore no-explicit-any
@@ -432,6 +447,17 @@ export class OpenAIMock {
       ...(usage ? { usage } : {}),
     };
   }
+}
+
+/** The path of the first `tools[i].function.name` OpenAI would refuse, if any. */
+function invalidToolName(body: unknown): string | undefined {
+  const tools = (body as { tools?: unknown })?.tools;
+  if (!Array.isArray(tools)) return undefined;
+  const i = tools.findIndex((t) => {
+    const name = (t as { function?: { name?: unknown } })?.function?.name;
+    return typeof name !== "string" || !/^[a-zA-Z0-9_-]{1,64}$/.test(name);
+  });
+  return i < 0 ? undefined : `tools[${i}].function.name`;
 }
 
 function errorResponse(e: MockHttpError): Response {

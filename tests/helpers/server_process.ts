@@ -1,8 +1,9 @@
 /**
  * Runs a server as a child process — `main.ts` the way `deno task start`
- * does, or another script such as the benchmark's echo baseline — on a free
- * port, for tests of the real entry point (signals, exit codes, the
- * independent Python client) and for benchmarks.
+ * does, the real `deno task start` command line itself, or another script
+ * such as the benchmark's echo baseline — on a free port, for tests of the
+ * real entry point (signals, exit codes, the independent Python client, the
+ * working directory) and for benchmarks.
  */
 
 /** `deno task start`'s permissions, with writes allowed anywhere (temp data dirs). */
@@ -16,6 +17,7 @@ export const START_PERMISSIONS = [
 ];
 
 const REPO_ROOT = new URL("../..", import.meta.url).pathname;
+const DENO_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 /** Stdout lines kept (the newest), so a long run cannot grow without bound. */
 const MAX_LINES = 20_000;
 
@@ -26,6 +28,20 @@ export interface ServerProcessOptions {
   permissions?: string[];
   /** Other `deno run` flags, e.g. `--cpu-prof`. */
   denoFlags?: string[];
+  /**
+   * Working directory of the child (default: the repository root). With
+   * `cwd`, `script` is still found in the repository (passed as an absolute
+   * path).
+   */
+  cwd?: string;
+  /**
+   * Runs `deno task --config <repo>/deno.json <task>` instead of `deno run`:
+   * the task's own command line and permissions (`script`, `permissions`
+   * and `denoFlags` are ignored). `deno task` forwards SIGTERM to the server.
+   */
+  task?: string;
+  /** Run the script of another checkout (a benchmark's baseline); default this repository. */
+  root?: string;
 }
 
 export interface ServerProcess {
@@ -64,14 +80,18 @@ export async function startServerProcess(
   const ownDataDir = env.YYCHAT_DATA_DIR === undefined
     ? await Deno.makeTempDir({ prefix: "yychat-proc-" })
     : undefined;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
+  const script = options.script ?? "main.ts";
+  const args = options.task !== undefined
+    ? ["task", "--quiet", "--config", DENO_CONFIG, options.task]
+    : [
       "run",
       ...(options.denoFlags ?? []),
       ...(options.permissions ?? START_PERMISSIONS),
-      options.script ?? "main.ts",
-    ],
-    cwd: REPO_ROOT,
+      options.cwd === undefined ? script : `${options.root ?? REPO_ROOT}${script}`,
+    ];
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: options.cwd ?? options.root ?? REPO_ROOT,
     env: {
       SERVER_HOST: "127.0.0.1",
       SERVER_PORT: String(port),

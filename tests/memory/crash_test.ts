@@ -67,9 +67,9 @@ Deno.test("SqliteMemoryStore keeps every completed turn after kill -9", async ()
         tokenBudget: 10_000,
         maxRecentMessages: 0,
       });
-      assert.ok(ctx.length > 0);
+      assert.ok(ctx.messages.length > 0);
     } finally {
-      store.close();
+      await store.close();
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -188,7 +188,7 @@ Deno.test("/ws/chat refuses wrong keys and serves nothing before a valid auth fr
         assert.ok(!JSON.stringify(e).includes(SECRET_CONTENT));
       }
       const { code } = await client.closed;
-      assert.equal(code, 4501, "no auth frame in time closes with 4501");
+      assert.equal(code, 4002, "no auth frame in time closes with 4002");
     });
 
     for (const token of WRONG_TOKENS) {

@@ -20,6 +20,7 @@ Deno.test("Supervisor returns to zero connections, streams and descriptors after
     ...providerEnv(mock),
     LOG_LEVEL: "warn",
     WS_MAX_CONNECTIONS: "1000",
+    WS_MAX_CONNECTIONS_PER_IP: "1000",
     WS_HEARTBEAT_INTERVAL: "1",
   });
   try {
@@ -36,7 +37,7 @@ Deno.test("Supervisor returns to zero connections, streams and descriptors after
     await waitFor(() => server.app.supervisor.size === 0, 10_000, "warm-up connections to close");
     const fdsBefore = fdCount();
     const rssBefore = rssBytes();
-    const totalBefore = server.app.supervisor.stats().total_connections;
+    const totalBefore = server.app.supervisor.stats().accepted_connections;
 
     const r = await runChurn({
       ws: server.ws,
@@ -50,7 +51,7 @@ Deno.test("Supervisor returns to zero connections, streams and descriptors after
       `churn: ${r.opened} connections (${r.abrupt} dropped mid-stream) in ${r.durationMs} ms, ${r.failures} failures`,
     );
     assert.equal(r.failures, 0, r.firstFailures.join("\n"));
-    assert.equal(server.app.supervisor.stats().total_connections - totalBefore, 2000);
+    assert.equal(server.app.supervisor.stats().accepted_connections - totalBefore, 2000);
 
     await waitFor(() => server.app.supervisor.size === 0, 15_000, "the registry to empty");
     // Every upstream request of a dropped client ended (aborted or complete).

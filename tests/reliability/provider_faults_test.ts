@@ -180,8 +180,9 @@ Deno.test("POST /v1/chat/completions maps every provider fault to an OpenAI erro
           // Headers were already sent: the failure is the final SSE event.
           assert.equal(res.status, 200);
           const last = text.trim().split("\n\n").at(-1)!;
-          assert.match(last, /^data: \{"error":/);
-          assert.equal(JSON.parse(last.slice(6)).error.code, fault.code);
+          const data = /^id: \d+\ndata: (\{"error":.*)$/.exec(last);
+          assert.ok(data, last);
+          assert.equal(JSON.parse(data[1]!).error.code, fault.code);
         } else {
           assert.equal(res.status, fault.status);
           assert.equal(JSON.parse(text).error.code, fault.code);

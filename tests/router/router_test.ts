@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TaskScope } from "../../src/core/task_scope.ts";
+import { Attachments } from "../../src/generations/mod.ts";
 import { ChatError } from "../../src/core/errors.ts";
 import type { InboundMessage, OutboundBody } from "../../src/protocol/messages.ts";
 import { type ConnectionContext, echoRequestId, Router } from "../../src/router/router.ts";
@@ -13,9 +13,9 @@ function fakeContext(): ConnectionContext & { sent: OutboundBody[] } {
     principal: "",
     authenticated: true,
     signal: controller.signal,
-    tasks: new TaskScope(controller.signal),
+    attachments: new Attachments(),
     send: (body) => (sent.push(body), true),
-    authenticate() {},
+    authenticate: () => Promise.resolve(true),
     close() {},
   };
 }

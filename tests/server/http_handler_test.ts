@@ -29,6 +29,7 @@ Deno.test("createHttpHandler() serves the public status routes without a port", 
       const body = await (await handler(get("/ws/status"))).json();
       assert.equal(body.status, "success");
       assert.deepEqual(Object.keys(body.data).sort(), [
+        "accepted_connections",
         "active_connections",
         "max_connections",
         "total_connections",
@@ -42,7 +43,7 @@ Deno.test("createHttpHandler() serves the public status routes without a port", 
       assert.equal(body.data.handlers.ping, "PingHandler");
       assert.equal(body.data.handlers.heartbeat, "HeartbeatHandler");
       assert.equal(body.data.handlers.get_status, "GetStatusHandler");
-      assert.ok(body.data.middleware.includes("RateLimit"));
+      assert.deepEqual(body.data.middleware, ["AuthGate"]);
     });
     await t.step("GET /ws/schema lists every inbound and outbound type", async () => {
       const body = await (await handler(get("/ws/schema"))).json();
@@ -54,9 +55,11 @@ Deno.test("createHttpHandler() serves the public status routes without a port", 
         "get_status",
         "heartbeat",
         "ping",
+        "resume",
         "text_message",
       ]);
       assert.ok(types(body.outbound).includes("stream_chunk"));
+      assert.ok(types(body.outbound).includes("resume_ok"));
       assert.ok(types(body.outbound).includes("error"));
     });
   });

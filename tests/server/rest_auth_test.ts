@@ -47,7 +47,7 @@ Deno.test("every /v1 route needs one of the configured keys", async (t) => {
     YYCHAT_MCP_CONFIG: "/nonexistent/mcp.json",
   });
   try {
-    assert.equal(REST_ROUTES.length, 16, "the table below covers every route");
+    assert.equal(REST_ROUTES.length, 17, "the table below covers every route");
     for (const route of REST_ROUTES) {
       const { path, body } = concrete(route);
       await t.step(`${route.method} ${path}`, async () => {

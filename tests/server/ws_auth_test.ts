@@ -65,9 +65,9 @@ Deno.test("/ws/chat refuses wrong credentials clearly", async (t) => {
       );
       assert.equal((await client.closed).code, 4500);
     });
-    await t.step("no auth frame in time → close 4501", async () => {
+    await t.step("no auth frame in time → close 4002 (reconnect range)", async () => {
       const { client } = await TestClient.connect(server.ws);
-      assert.deepEqual(await client.closed, { code: 4501, reason: "authentication timeout" });
+      assert.deepEqual(await client.closed, { code: 4002, reason: "authentication timeout" });
     });
     await t.step("the keys never reach the logs", () => {
       const logs = server.logs.join("\n");

@@ -54,14 +54,17 @@ Deno.test("/ws/chat answers every stage-1 message type", async (t) => {
       assertEnvelope(e, "status_response", clientId);
       const data = e.data as Record<string, number>;
       assert.deepEqual(Object.keys(data).sort(), [
+        "accepted_connections",
         "active_connections",
         "max_connections",
         "total_connections",
         "total_messages",
         "uptime",
       ]);
+      // As in the original service: connections registered now, not since start.
       assert.equal(data.active_connections, 2);
       assert.equal(data.total_connections, 2);
+      assert.ok(data.accepted_connections! >= 2);
       assert.equal(data.max_connections, 100);
       assert.equal(data.total_messages, 4);
       assert.ok(data.uptime! > 0 && data.uptime! < 60);

@@ -119,10 +119,10 @@ Deno.test("cancel aborts the upstream request and ends the stream as cancelled",
   });
 });
 
-Deno.test("a disconnect cancels the connection's streams upstream", async () => {
+Deno.test("with on_disconnect: cancel, a disconnect cancels the reply upstream", async () => {
   await withMockServer(async ({ mock, server, client }) => {
     mock.enqueue(textReply("a b c d e f g h i j k l m n o p", { chunkDelayMs: 100 }));
-    client.send({ type: "text_message", content: "talk" });
+    client.send({ type: "text_message", content: "talk", on_disconnect: "cancel" });
     await client.until("stream_chunk");
     await client.close();
     await mock.waitForAbort();
@@ -231,9 +231,33 @@ Deno.test("graceful shutdown cancels a stream that outlives the grace period", a
   }, { SHUTDOWN_GRACE_PERIOD: "0.3" });
 });
 
-Deno.test("text_message cuts stream chunks to fit a small WS_MESSAGE_SIZE_LIMIT", async () => {
+Deno.test("a reply is delivered whole and stored once under a small WS_MESSAGE_SIZE_LIMIT", async () => {
+  // The review's defect: with a 1,024-byte inbound limit, a 21-chunk reply
+  // ended in response_too_large on stream_end after the turn was stored, so a
+  // stage-1 client retried and the turn was stored twice.
+  await withMockServer(async ({ mock, server, client }) => {
+    const words = Array.from({ length: 21 }, (_, i) => `chunk-${i} ${"x".repeat(80)} `);
+    mock.enqueue({
+      kind: "reply",
+      events: [...words.map((w) => ({ type: "text" as const, content: w })), {
+        type: "finish",
+        reason: "stop",
+      }],
+    });
+    client.send({ type: "text_message", content: "tell me a lot", conversation_id: "small" });
+    const events = await client.until("stream_end");
+    const end = events.at(-1)!;
+    assert.equal(end.full_content, words.join(""));
+    assert.equal(events.filter((e) => e.type === "error").length, 0);
+    const stored = await server.app.services.memory.list("", "small");
+    assert.deepEqual(stored.map((m) => m.role), ["user", "assistant"]);
+    assert.equal(stored[1]!.content, words.join(""));
+  }, { WS_MESSAGE_SIZE_LIMIT: "1024" });
+});
+
+Deno.test("text_message cuts stream chunks to fit WS_MAX_OUTBOUND_BYTES", async () => {
   await withMockServer(async ({ mock, client }) => {
-    const text = "你".repeat(3000); // 9,000 UTF-8 bytes in one upstream delta
+    const text = "你".repeat(30_000); // 90,000 UTF-8 bytes in one upstream delta
     mock.enqueue({
       kind: "reply",
       events: [{ type: "text", content: text }, { type: "finish", reason: "stop" }],
@@ -241,11 +265,11 @@ Deno.test("text_message cuts stream chunks to fit a small WS_MESSAGE_SIZE_LIMIT"
     client.send({ type: "text_message", content: "write a lot", request_id: "big" });
     const events = await client.until("error");
     const chunks = events.filter((e) => e.type === "stream_chunk");
-    assert.ok(chunks.length >= 3, `${chunks.length} chunks`);
+    assert.ok(chunks.length >= 2, `${chunks.length} chunks`);
     assert.equal(chunks.map((e) => e.content).join(""), text, "every chunk arrived");
-    // stream_end would repeat all 9,000 bytes: over the limit, it becomes an error, never lost silently.
+    // stream_end would repeat all 90,000 bytes: over the limit, it becomes an error, never lost silently.
     const last = events.at(-1)!;
     assert.equal((last.error as { code: string }).code, "response_too_large");
     assert.equal(last.request_id, "big");
-  }, { WS_MESSAGE_SIZE_LIMIT: "4096" });
+  }, { WS_MAX_OUTBOUND_BYTES: "65536" });
 });

@@ -27,7 +27,7 @@ import { HttpError, toHttpError } from "./errors.ts";
 import { formFields, readFormBody } from "./multipart_body.ts";
 import { readJsonBody, validate } from "./request_body.ts";
 import { followClient, type RouteContext } from "./route.ts";
-import { sseResponse } from "./sse.ts";
+import { type SseEvent, sseResponse } from "./sse.ts";
 
 /** Room for the multipart framing and text fields next to the audio itself. */
 const FORM_OVERHEAD_BYTES = 256 * 1024;
@@ -190,6 +190,7 @@ export async function createTranscription(ctx: RouteContext): Promise<Response> 
   scope.unfollow();
   const finish = ctx.deferLog();
   return sseResponse(transcriptEvents(first, events), {
+    keepAliveMs: settings.sseKeepAliveMs,
     onCancel: () => scope.abort(),
     onEnd: (outcome) => {
       scope.end();
@@ -202,27 +203,29 @@ export async function createTranscription(ctx: RouteContext): Promise<Response> 
 async function* transcriptEvents(
   first: IteratorResult<TranscriptEvent>,
   events: AsyncIterator<TranscriptEvent>,
-): AsyncGenerator<string> {
+): AsyncGenerator<SseEvent> {
   let result = first;
   try {
     while (!result.done) {
       const e = result.value;
       if (e.type === "delta") {
-        yield JSON.stringify({ type: "transcript.text.delta", delta: e.text });
+        yield { data: JSON.stringify({ type: "transcript.text.delta", delta: e.text }) };
       } else {
-        yield JSON.stringify({
-          type: "transcript.text.done",
-          text: e.transcript.text,
-          ...(e.transcript.durationSeconds !== undefined
-            ? { usage: { type: "duration", seconds: round(e.transcript.durationSeconds) } }
-            : {}),
-        });
+        yield {
+          data: JSON.stringify({
+            type: "transcript.text.done",
+            text: e.transcript.text,
+            ...(e.transcript.durationSeconds !== undefined
+              ? { usage: { type: "duration", seconds: round(e.transcript.durationSeconds) } }
+              : {}),
+          }),
+        };
         return;
       }
       result = await events.next();
     }
   } catch (err) {
-    yield errorEvent(err);
+    yield { data: errorEvent(err) };
   } finally {
     await events.return?.();
   }
@@ -348,6 +351,7 @@ export async function createSpeech(ctx: RouteContext): Promise<Response> {
 
   if (body.stream_format === "sse") {
     return sseResponse(speechEvents(chunks), {
+      keepAliveMs: settings.sseKeepAliveMs,
       onCancel: () => scope.abort(),
       onEnd: (outcome) => {
         scope.end();
@@ -391,21 +395,23 @@ export async function createSpeech(ctx: RouteContext): Promise<Response> {
 }
 
 /** OpenAI's `speech.audio.delta` events (base64 audio), then `speech.audio.done`. */
-async function* speechEvents(chunks: AudioChunks): AsyncGenerator<string> {
+async function* speechEvents(chunks: AudioChunks): AsyncGenerator<SseEvent> {
   try {
     for await (const chunk of chunks) {
       for (let at = 0; at < chunk.length; at += SSE_AUDIO_CHUNK_BYTES) {
         const part = chunk.subarray(at, at + SSE_AUDIO_CHUNK_BYTES);
-        yield JSON.stringify({ type: "speech.audio.delta", audio: part.toBase64() });
+        yield { data: JSON.stringify({ type: "speech.audio.delta", audio: part.toBase64() }) };
       }
     }
     // Token counts are an upstream notion; the offline engines use no tokens.
-    yield JSON.stringify({
-      type: "speech.audio.done",
-      usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 },
-    });
+    yield {
+      data: JSON.stringify({
+        type: "speech.audio.done",
+        usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 },
+      }),
+    };
   } catch (err) {
-    yield errorEvent(err);
+    yield { data: errorEvent(err) };
   }
 }
 

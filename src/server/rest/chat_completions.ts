@@ -1,130 +1,157 @@
 /**
- * `POST /v1/chat/completions`: OpenAI's Chat Completions over the chat
- * engine, as one JSON completion or an SSE stream of chunks ending
- * `data: [DONE]`.
+ * `POST /v1/chat/completions`: OpenAI's Chat Completions as a thin adapter
+ * over the generation layer — one JSON completion, or an SSE stream of
+ * chunks ending `data: [DONE]`, each SSE event carrying `id: <seq>`.
  *
- * The response status is decided by the engine's first event: headers are
- * sent only once the engine produced something, so a failure that happens
- * before any output (unknown personality, provider 429, timeout) gets its
- * real status even on a streaming request. A failure after that is reported
- * as a final `data: {"error": …}` event. A client that disconnects aborts
- * the engine run, and with it the provider request and running tool calls.
+ * The response status is decided by the generation's first event past its
+ * opening ones: headers are sent only once it produced something, so a
+ * failure before any output (unknown personality, provider 429, timeout)
+ * gets its real status even on a streaming request. A failure after that is
+ * reported as a final `data: {"error": …}` event.
+ *
+ * A client that hangs up cancels the generation, unless the request said
+ * `"background": true`: then the generation runs on, its turn is stored, and
+ * `GET /v1/chat/completions/{request_id}/stream` (with the resume token)
+ * continues the stream.
  */
+import type { ChatMessage, EngineRequest, SamplingOverrides } from "../../core/chat.ts";
+import { ChatError, errorTypeOf } from "../../core/errors.ts";
+import { RequestId } from "../../core/ids.ts";
+import type { GenerationEvent } from "../../generations/mod.ts";
 import type { ChatEngine } from "../../engine/chat_engine.ts";
-import { ChatError } from "../../core/errors.ts";
-import type {
-  ChatMessage,
-  EngineEvent,
-  EngineRequest,
-  SamplingOverrides,
-  Usage,
-} from "../../core/chat.ts";
 import { json } from "../responses.ts";
 import { HttpError, toHttpError } from "./errors.ts";
-import { readJsonBody } from "./request_body.ts";
-import { followClient, type RouteContext } from "./route.ts";
-import { ChatCompletionRequest, type ChatMessageIn } from "./schemas.ts";
-import { sseResponse } from "./sse.ts";
+import { EventQueue } from "./event_queue.ts";
+import { readJsonBody, validate } from "./request_body.ts";
+import type { RouteContext } from "./route.ts";
+import { ChatCompletionRequest, type ChatMessageIn, ResumeQuery } from "./schemas.ts";
+import { type SseEvent, sseResponse } from "./sse.ts";
+import type { YychatMetrics } from "../../observability/yychat_metrics.ts";
 
 type OpenAIFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
 
 /** Handles one chat completion request; see the module doc. */
 export async function chatCompletions(ctx: RouteContext): Promise<Response> {
-  const { settings, services } = ctx.deps;
+  const { settings, services, generations } = ctx.deps;
   const engine = services.engine;
   const body = await readJsonBody(ctx.req, ChatCompletionRequest, settings.maxRequestBytes);
-  const personalityId = body.personality_id ?? undefined;
-  if (personalityId !== undefined && !engine.personalities.has(personalityId)) {
-    throw new HttpError(
-      400,
-      `Unknown personality "${personalityId}": available are ${
-        engine.personalities.list().map((p) => p.id).join(", ")
-      }`,
-      { param: "personality_id", code: "personality_not_found" },
-    );
-  }
   const request: EngineRequest = {
     messages: toEngineMessages(body.messages),
-    conversationId: body.conversation_id ?? undefined,
-    personalityId,
     useTools: body.use_tools ?? settings.useToolsDefault,
     namespace: ctx.namespace,
     overrides: overrides(body, engine),
   };
-  const model = request.overrides?.model ?? engine.model;
+  if (body.conversation_id != null) request.conversationId = body.conversation_id;
+  if (body.personality_id != null) request.personalityId = body.personality_id;
   const id = `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`;
-  const created = Math.floor(Date.now() / 1000);
+  const stream = body.stream === true;
+  const queue = new EventQueue(settings.ws.maxBufferedBytes);
+  const { attachment, resumeToken } = generations.start({
+    requestId: id,
+    principal: ctx.namespace,
+    door: "rest",
+    request,
+    stream,
+    toolEvents: false,
+    onDisconnect: body.background === true ? "continue" : "cancel",
+    origin: { http_request_id: ctx.requestId },
+  }, () => queue);
+  const headers = { "x-yychat-request-id": id, "x-yychat-resume-token": resumeToken };
 
-  const ac = new AbortController();
-  // Until the response exists a disconnect shows only on the request's
-  // signal; once streaming, the body's cancel reports it instead. A shutdown
-  // that stops waiting cancels the request either way.
-  const unfollow = followClient(ctx.req, ac);
-  const onShutdown = () => ac.abort(ctx.deps.inFlight.signal.reason);
-  ctx.deps.inFlight.signal.addEventListener("abort", onShutdown, { once: true });
-  ac.signal.addEventListener(
-    "abort",
-    () => ctx.deps.inFlight.signal.removeEventListener("abort", onShutdown),
-    { once: true },
-  );
-  const events = engine.run(request, { signal: ac.signal })[Symbol.asyncIterator]();
-  let first: IteratorResult<EngineEvent>;
+  // Until the response exists, a hang-up shows only on the request's signal.
+  const onHangUp = () => {
+    attachment.detach("disconnect");
+    queue.finished();
+  };
+  ctx.req.signal.addEventListener("abort", onHangUp, { once: true });
+  let first: GenerationEvent | undefined;
   try {
-    first = await events.next();
-  } catch (err) {
-    unfollow();
-    ac.abort();
-    throw err;
+    first = await (stream ? queue.first() : lastEvent(queue));
+  } finally {
+    ctx.req.signal.removeEventListener("abort", onHangUp);
   }
+  if (ctx.req.signal.aborted) onHangUp();
+  if (first === undefined || first.type === "error") throw failure(first);
 
-  if (body.stream !== true) {
-    try {
-      let result = first;
-      while (!result.done && result.value.type !== "done") result = await events.next();
-      if (result.done) throw new ChatError("internal_error", "The engine ended without a reply");
-      const done = result.value as Extract<EngineEvent, { type: "done" }>;
-      return json(
-        {
-          id,
-          object: "chat.completion",
-          created,
-          model: done.model,
-          choices: [{
-            index: 0,
-            message: { role: "assistant", content: done.content, refusal: null },
-            logprobs: null,
-            finish_reason: openAIFinishReason(done.finishReason),
-          }],
-          ...(done.usage ? { usage: done.usage } : {}),
-          system_fingerprint: null,
-        },
-        200,
-        { "x-request-id": ctx.requestId },
-      );
-    } finally {
-      // Stops the engine if the reply failed part-way; a no-op after success.
-      unfollow();
-      ac.abort();
-      await events.return(undefined);
-    }
-  }
-
-  unfollow();
-  const finish = ctx.deferLog();
-  const payloads = streamChunks(first, events, {
+  const meta: ChunkMeta = {
     id,
-    created,
-    model,
+    created: Math.floor(Date.now() / 1000),
+    model: request.overrides?.model ?? engine.model,
     includeUsage: body.stream_options?.include_usage === true,
+    stream,
+  };
+  if (!stream) {
+    if (first.type !== "end") throw failure(undefined);
+    if (first.finishReason === "cancelled") {
+      throw new HttpError(503, "The server is shutting down: the reply was cancelled", {
+        code: "server_shutting_down",
+      });
+    }
+    return json(completion(first, meta), 200, headers);
+  }
+  const finish = ctx.deferLog();
+  return sseResponse(sseEvents(queue, meta, ctx.deps.metrics), {
+    keepAliveMs: settings.sseKeepAliveMs,
+    onCancel: onHangUp,
+    onEnd: (outcome) => finish({ stream: true, outcome }),
+    headers,
   });
-  return sseResponse(payloads, {
-    onCancel: () => ac.abort(),
-    onEnd: (outcome) => {
-      ac.abort();
-      finish({ stream: true, outcome });
+}
+
+/**
+ * `GET /v1/chat/completions/{request_id}/stream`: continues the SSE stream
+ * of a generation after event `Last-Event-ID` (or `?starting_after=N`),
+ * with its `x-yychat-resume-token`. When the log no longer holds what the
+ * client missed, an `event: yychat.snapshot` carries the text so far first.
+ */
+export async function resumeCompletionStream(ctx: RouteContext): Promise<Response> {
+  const { settings, services, generations } = ctx.deps;
+  const requestId = validate(RequestId, ctx.params.id);
+  const query = validate(ResumeQuery, {
+    starting_after: ctx.url.searchParams.get("starting_after") ??
+      ctx.req.headers.get("last-event-id") ?? undefined,
+    token: ctx.req.headers.get("x-yychat-resume-token") ?? undefined,
+  });
+  const queue = new EventQueue(settings.ws.maxBufferedBytes);
+  const attachment = await generations.resume({
+    principal: ctx.namespace,
+    requestId,
+    token: query.token,
+    afterSeq: query.starting_after,
+  }, queue);
+  const meta: ChunkMeta = {
+    id: requestId,
+    created: Math.floor(Date.now() / 1000),
+    model: services.engine.model,
+    includeUsage: false,
+    stream: queue.info?.stream ?? true,
+  };
+  const snapshot = queue.info?.snapshot;
+  const finish = ctx.deferLog();
+  return sseResponse(sseEvents(queue, meta, ctx.deps.metrics, snapshot), {
+    keepAliveMs: settings.sseKeepAliveMs,
+    onCancel: () => {
+      attachment.detach("leave");
+      queue.finished();
     },
-    headers: { "x-request-id": ctx.requestId },
+    onEnd: (outcome) => finish({ stream: true, outcome }),
+    headers: { "x-yychat-request-id": requestId },
   });
+}
+
+/** The terminal event of a non-streaming generation. */
+async function lastEvent(queue: EventQueue): Promise<GenerationEvent | undefined> {
+  let last: GenerationEvent | undefined;
+  for (let e = await queue.next(); e !== undefined; e = await queue.next()) {
+    if (e.type === "end" || e.type === "error") last = e;
+  }
+  return last;
+}
+
+/** The HTTP error for a generation that failed before any output (or vanished). */
+function failure(event: GenerationEvent | undefined): HttpError {
+  if (event?.type === "error") return toHttpError(new ChatError(event.code, event.message));
+  return new HttpError(499, "The request was cancelled", { code: "cancelled" });
 }
 
 interface ChunkMeta {
@@ -132,14 +159,34 @@ interface ChunkMeta {
   created: number;
   model: string;
   includeUsage: boolean;
+  /** Whether the generation streamed its text (else `end` carries all of it). */
+  stream: boolean;
 }
 
-/** The SSE payloads of one streamed completion: role chunk, deltas, finish, usage, `[DONE]`. */
-async function* streamChunks(
-  first: IteratorResult<EngineEvent>,
-  events: AsyncIterator<EngineEvent>,
+function completion(end: Extract<GenerationEvent, { type: "end" }>, meta: ChunkMeta) {
+  return {
+    id: meta.id,
+    object: "chat.completion",
+    created: meta.created,
+    model: end.model || meta.model,
+    choices: [{
+      index: 0,
+      message: { role: "assistant", content: end.content, refusal: null },
+      logprobs: null,
+      finish_reason: openAIFinishReason(end.finishReason),
+    }],
+    ...(end.usage ? { usage: end.usage } : {}),
+    system_fingerprint: null,
+  };
+}
+
+/** The SSE events of one completion: role chunk, deltas, finish, usage, `[DONE]`. */
+async function* sseEvents(
+  queue: EventQueue,
   meta: ChunkMeta,
-): AsyncGenerator<string> {
+  metrics: YychatMetrics | undefined,
+  snapshot?: { seq: number; content: string },
+): AsyncGenerator<SseEvent> {
   const base = {
     id: meta.id,
     object: "chat.completion.chunk",
@@ -155,36 +202,54 @@ async function* streamChunks(
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
       ...usageField,
     });
-  yield chunk({ role: "assistant", content: "", refusal: null });
-  let result = first;
-  try {
-    while (!result.done) {
-      const event = result.value;
-      if (event.type === "delta" && event.content !== "") {
-        yield chunk({ content: event.content });
-      } else if (event.type === "done") {
-        yield chunk({}, openAIFinishReason(event.finishReason));
-        if (meta.includeUsage) {
-          const usage: Usage | null = event.usage ?? null;
-          yield JSON.stringify({ ...base, choices: [], usage });
-        }
+  if (snapshot) {
+    yield {
+      id: snapshot.seq,
+      event: "yychat.snapshot",
+      data: JSON.stringify({ seq: snapshot.seq, content: snapshot.content }),
+    };
+  }
+  for (let e = await queue.next(); e !== undefined; e = await queue.next()) {
+    switch (e.type) {
+      case "stream_start":
+        yield { id: e.seq, data: chunk({ role: "assistant", content: "", refusal: null }) };
         break;
+      case "chunk":
+        yield { id: e.seq, data: chunk({ content: e.content }) };
+        break;
+      case "end":
+        if (!meta.stream) {
+          yield { id: e.seq, data: chunk({ role: "assistant", content: e.content }) };
+        }
+        yield { id: e.seq, data: chunk({}, openAIFinishReason(e.finishReason)) };
+        if (meta.includeUsage) {
+          yield {
+            id: e.seq,
+            data: JSON.stringify({ ...base, choices: [], usage: e.usage ?? null }),
+          };
+        }
+        yield { data: "[DONE]" };
+        return;
+      case "error": {
+        // Headers went out already: this event is the error the client sees (counted here).
+        metrics?.error(e.code);
+        const err = toHttpError(new ChatError(e.code, e.message));
+        yield {
+          id: e.seq,
+          data: JSON.stringify({
+            error: {
+              message: err.message,
+              type: errorTypeOf(e.code),
+              param: err.options.param ?? null,
+              code: e.code,
+            },
+          }),
+        };
+        return;
       }
-      result = await events.next();
+      default:
+        break; // processing_start, tool events: nothing in Chat Completions
     }
-    yield "[DONE]";
-  } catch (err) {
-    const e = toHttpError(err);
-    yield JSON.stringify({
-      error: {
-        message: e.message,
-        type: e.options.type ?? (e.status >= 500 ? "server_error" : "invalid_request_error"),
-        param: e.options.param ?? null,
-        code: e.options.code ?? null,
-      },
-    });
-  } finally {
-    await events.return?.();
   }
 }
 

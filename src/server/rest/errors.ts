@@ -7,6 +7,31 @@
 import { ChatError, type ErrorCode, errorTypeOf, httpStatusOf } from "../../core/errors.ts";
 import { errorResponse, type HttpErrorType } from "../responses.ts";
 
+/**
+ * Codes only the HTTP door answers with (the shared table is
+ * `src/core/errors.ts`; docs/REST.md and docs/PROTOCOL.md list them). The
+ * error metrics count these by name and any other code as `other`; a test
+ * checks every `code:` the server sends is in one of the two lists.
+ */
+export const HTTP_ERROR_CODES = [
+  "host_not_allowed",
+  "invalid_api_key",
+  "invalid_request",
+  "invalid_upgrade",
+  "method_not_allowed",
+  "model_not_found",
+  "not_found",
+  "origin_not_allowed",
+  "request_too_large",
+  "too_many_connections_per_ip",
+  "too_many_pending_auth",
+  "tool_error",
+  "tool_not_found",
+  "tool_timeout",
+  "unsupported_media_type",
+  "upgrade_required",
+] as const;
+
 /** A failure a route reports to the client with `status`; thrown, caught by the router. */
 export class HttpError extends Error {
   override name = "HttpError";

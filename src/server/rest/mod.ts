@@ -8,9 +8,10 @@
  */
 import type { LogFields } from "../../core/logger.ts";
 import { bearerToken } from "../../security/api_keys.ts";
-import type { HttpHandler } from "../http_handler.ts";
-import { errorResponse } from "../responses.ts";
-import { chatCompletions } from "./chat_completions.ts";
+import type { RoutedHandler } from "../http_handler.ts";
+import { errorCodeOf, errorResponse } from "../responses.ts";
+import { OTHER_ROUTE, routeLabel } from "../http_metrics.ts";
+import { chatCompletions, resumeCompletionStream } from "./chat_completions.ts";
 import { createSpeech, createTranscription, listAudioModels, listVoices } from "./audio.ts";
 import { HttpError, toHttpError } from "./errors.ts";
 import {
@@ -35,11 +36,14 @@ interface Route {
   method: string;
   pattern: URLPattern;
   handle: RouteHandler;
+  /** The pattern as a metrics label (`/v1/models/:id`). */
+  label: string;
 }
 
 /** Every REST route, as data (the auth test enumerates the same list). */
 export const REST_ROUTES: readonly { method: string; path: string; handle: RouteHandler }[] = [
   { method: "POST", path: "/v1/chat/completions", handle: chatCompletions },
+  { method: "GET", path: "/v1/chat/completions/:id/stream", handle: resumeCompletionStream },
   { method: "GET", path: "/v1/models", handle: listModels },
   { method: "GET", path: "/v1/models/:id(.+)", handle: getModel },
   { method: "GET", path: "/v1/personalities", handle: listPersonalities },
@@ -58,28 +62,35 @@ export const REST_ROUTES: readonly { method: string; path: string; handle: Route
 ];
 
 /** Builds the `/v1/*` handler; mounted by the HTTP handler. */
-export function createRestApi(deps: RestDeps): HttpHandler {
+export function createRestApi(deps: RestDeps): RoutedHandler {
   const routes: Route[] = REST_ROUTES.map(({ method, path, handle }) => ({
     method,
     pattern: new URLPattern({ pathname: path }),
     handle,
+    label: routeLabel(path),
   }));
-  const { logger } = deps;
+  const { logger, metrics } = deps;
 
-  return async (req) => {
+  return async (req, { requestId, client }) => {
     const started = performance.now();
     const url = new URL(req.url);
-    const requestId = `req_${crypto.randomUUID().replaceAll("-", "")}`;
     let deferred = false;
-    const log = (status: number, fields?: LogFields) =>
+    /** The matched route pattern, once dispatch found one. */
+    let route: string | undefined;
+    const log = (status: number, fields?: LogFields) => {
+      const ms = performance.now() - started;
       logger.info("http_request", {
         request_id: requestId,
+        client: client.address,
         method: req.method,
         path: url.pathname,
         status,
-        duration_ms: Math.round((performance.now() - started) * 10) / 10,
+        duration_ms: Math.round(ms * 10) / 10,
         ...fields,
       });
+      // A pattern, never the raw path: ids in paths must not become series.
+      metrics?.httpRequest(route ?? routeOf(routes, url.pathname), req.method, status, ms / 1000);
+    };
 
     // Counted until the response is complete (for a stream: until it ends).
     const exit = deps.inFlight.enter();
@@ -101,7 +112,7 @@ export function createRestApi(deps: RestDeps): HttpHandler {
           };
         },
       };
-      response = await dispatch(routes, ctx);
+      response = await dispatch(routes, ctx, (label) => route = label);
     } catch (err) {
       const e = toHttpError(err);
       if (e.status >= 500 && !(err instanceof HttpError)) {
@@ -114,7 +125,8 @@ export function createRestApi(deps: RestDeps): HttpHandler {
     }
     // Drain an unread body (401, 404, 405) so the connection can be reused.
     if (!req.bodyUsed && req.body) await req.body.cancel().catch(() => {});
-    if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
+    const errorCode = errorCodeOf(response);
+    if (errorCode !== undefined) metrics?.error(errorCode);
     if (!deferred || response.status !== 200) {
       exit();
       log(response.status);
@@ -146,12 +158,17 @@ function authenticate(req: Request, { keys }: RestDeps): string {
   return principal;
 }
 
-async function dispatch(routes: Route[], ctx: RouteContext): Promise<Response> {
+async function dispatch(
+  routes: Route[],
+  ctx: RouteContext,
+  onRoute: (label: string) => void,
+): Promise<Response> {
   const path = ctx.url.pathname;
   const allowed: string[] = [];
   for (const route of routes) {
     const match = route.pattern.exec({ pathname: path });
     if (!match) continue;
+    onRoute(route.label);
     if (route.method !== ctx.req.method) {
       allowed.push(route.method);
       continue;
@@ -166,6 +183,24 @@ async function dispatch(routes: Route[], ctx: RouteContext): Promise<Response> {
     });
   }
   return errorResponse(404, `Unknown route: ${ctx.req.method} ${path}`, { code: "not_found" });
+}
+
+/** The label of the route `path` matches (any method), or `other`. */
+function routeOf(routes: readonly Route[], path: string): string {
+  return routes.find((r) => r.pattern.test({ pathname: path }))?.label ?? OTHER_ROUTE;
+}
+
+let labelled: Route[] | undefined;
+
+/** The route pattern of a `/v1/*` path as a metrics label (`/v1/models/:id`), or `other`. */
+export function restRouteOf(path: string): string {
+  labelled ??= REST_ROUTES.map(({ method, path, handle }) => ({
+    method,
+    pattern: new URLPattern({ pathname: path }),
+    handle,
+    label: routeLabel(path),
+  }));
+  return routeOf(labelled, path);
 }
 
 function decodeParams(groups: Record<string, string | undefined>): Record<string, string> {

@@ -49,8 +49,10 @@ export async function readBodyBytes(req: Request, maxBytes: number): Promise<Uin
 }
 
 /**
- * Reads, parses and validates a JSON body. A missing `Content-Type` is read
- * as JSON (curl-style clients); any other non-JSON type is refused with 415.
+ * Reads, parses and validates a JSON body. `Content-Type` must be JSON
+ * (`application/json` or `…+json`): anything else, or none, is refused with
+ * 415, so a cross-site "simple request" (form or text/plain post) cannot
+ * reach a route.
  *
  * @throws {HttpError} 413 too large, 415 not JSON, 400 invalid JSON or invalid fields
  */
@@ -60,11 +62,15 @@ export async function readJsonBody<S extends z.ZodType>(
   maxBytes: number,
 ): Promise<z.infer<S>> {
   const type = req.headers.get("content-type");
-  if (type !== null && !isJsonType(type)) {
+  if (type === null || !isJsonType(type)) {
     await req.body?.cancel().catch(() => {});
-    throw new HttpError(415, `Unsupported content type "${type}": send application/json`, {
-      code: "unsupported_media_type",
-    });
+    throw new HttpError(
+      415,
+      type === null
+        ? "Missing Content-Type: send the body as application/json"
+        : `Unsupported content type "${type.slice(0, 100)}": send application/json`,
+      { code: "unsupported_media_type" },
+    );
   }
   const bytes = await readBodyBytes(req, maxBytes);
   let value: unknown;

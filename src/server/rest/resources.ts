@@ -4,6 +4,8 @@
  * Lists use OpenAI's `{"object":"list","data":[…]}` envelope.
  */
 import { raceAbort } from "../../core/race_abort.ts";
+import { ChatError } from "../../core/errors.ts";
+import type { MemoryStore } from "../../memory/store.ts";
 import type { Personality } from "../../engine/personalities.ts";
 import type { ToolSource, ToolSpec } from "../../tools/tool.ts";
 import { json } from "../responses.ts";
@@ -79,7 +81,7 @@ export async function getMemory(ctx: RouteContext): Promise<Response> {
   const { limit } = validate(MemoryQuery, {
     limit: ctx.url.searchParams.get("limit") ?? undefined,
   });
-  const entries = await ctx.deps.services.memory.list(ctx.namespace, id, limit);
+  const entries = await memoryCall(ctx, "list", (m) => m.list(ctx.namespace, id, limit));
   return json({ object: "list", conversation_id: id, data: entries });
 }
 
@@ -89,8 +91,24 @@ export async function getMemory(ctx: RouteContext): Promise<Response> {
  */
 export async function deleteMemory(ctx: RouteContext): Promise<Response> {
   const id = conversationId(ctx);
-  const removed = await ctx.deps.services.memory.clear(ctx.namespace, id);
+  const removed = await memoryCall(ctx, "clear", (m) => m.clear(ctx.namespace, id));
   return json({ conversation_id: id, deleted: removed > 0, deleted_messages: removed });
+}
+
+/** A memory store call whose failure (database down) answers 503 `memory_unavailable`. */
+async function memoryCall<T>(
+  ctx: RouteContext,
+  operation: string,
+  fn: (memory: MemoryStore) => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn(ctx.deps.services.memory);
+  } catch (err) {
+    ctx.deps.logger.warn("memory_failed", { operation, error: String(err) });
+    throw new ChatError("memory_unavailable", "Conversation memory is unavailable", {
+      cause: err,
+    });
+  }
 }
 
 function conversationId(ctx: RouteContext): string {
@@ -120,9 +138,22 @@ export function listTools(ctx: RouteContext): Promise<Response> {
   return Promise.resolve(json(toolList(ctx.deps.services.builtins.list())));
 }
 
-/** `GET /v1/mcp/tools`: tools of the connected MCP servers. */
+/**
+ * `GET /v1/mcp/tools`: tools of the connected MCP servers. `name` is what the
+ * model is offered (and what `POST /v1/mcp/call` takes); `server` and
+ * `mcp_name` say which server's tool it is, under that server's own name.
+ */
 export function listMcpTools(ctx: RouteContext): Promise<Response> {
-  return Promise.resolve(json(toolList(ctx.deps.services.mcp.list())));
+  const tools = ctx.deps.services.mcp.list();
+  const list = toolList(tools);
+  return Promise.resolve(json({
+    ...list,
+    data: list.data.map((t, i) => ({
+      ...t,
+      server: tools[i]!.server,
+      mcp_name: tools[i]!.mcpName,
+    })),
+  }));
 }
 
 /** `GET /v1/mcp/servers`: each configured MCP server's state (no URLs, headers or env). */

@@ -5,16 +5,22 @@
 import type { Settings } from "../../../config/settings.ts";
 import type { LogFields, Logger } from "../../core/logger.ts";
 import type { ApiKeys } from "../../security/api_keys.ts";
+import type { YychatMetrics } from "../../observability/yychat_metrics.ts";
 import type { InFlight } from "../in_flight.ts";
 import type { Services } from "../services.ts";
+import type { GenerationRegistry } from "../../generations/mod.ts";
 
 export interface RestDeps {
   settings: Settings;
   services: Services;
+  /** The generation layer both doors run replies through. */
+  generations: GenerationRegistry;
   keys: ApiKeys;
   logger: Logger;
   /** Requests being served; aborts `signal` when shutdown stops waiting. */
   inFlight: InFlight;
+  /** Requests, errors and generations are counted here (optional: tests may leave it out). */
+  metrics?: YychatMetrics;
 }
 
 export interface RouteContext {

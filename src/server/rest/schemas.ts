@@ -88,11 +88,40 @@ export const ChatCompletionRequest = z.object({
     (t) => !t || t.length === 0,
     "client-defined tools are not supported: yychat runs its own tools (see use_tools)",
   ),
-  conversation_id: ConversationId.nullish(),
-  personality_id: z.string().trim().min(1).max(256).nullish(),
-  use_tools: z.boolean().nullish(),
+  conversation_id: ConversationId.nullish().meta({
+    description: "yychat: remember the conversation under this id (memory of the caller's key)",
+  }),
+  personality_id: z.string().trim().min(1).max(256).nullish().meta({
+    description: "yychat: a personality of GET /v1/personalities (default: the server's)",
+  }),
+  use_tools: z.boolean().nullish().meta({
+    description: "yychat: let the model call the server's tools (default: USE_TOOLS_DEFAULT)",
+  }),
+  /**
+   * Keep generating when the client hangs up (the turn is stored, and the
+   * stream can be continued with `GET /v1/chat/completions/{id}/stream`).
+   */
+  background: z.boolean().nullish().meta({
+    description:
+      "yychat: keep generating after a hang-up; continue with GET /v1/chat/completions/{id}/stream",
+  }),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
+
+/** `GET /v1/chat/completions/{id}/stream`: where to continue, and the resume token. */
+export const ResumeQuery = z.object({
+  /** `?starting_after=N` or `Last-Event-ID: N`: the last event the client saw. */
+  starting_after: z.string().optional().transform((raw, ctx) => {
+    if (raw === undefined || raw === "") return 0;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) {
+      ctx.addIssue({ code: "custom", message: `must be a non-negative integer (got "${raw}")` });
+      return z.NEVER;
+    }
+    return n;
+  }),
+  token: z.string({ message: "the x-yychat-resume-token header is required" }).min(1).max(256),
+});
 
 /** `POST /v1/tools/call` and `POST /v1/mcp/call` body. */
 export const ToolCallRequest = z.object({

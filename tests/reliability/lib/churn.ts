@@ -43,14 +43,22 @@ async function cleanClient(ws: string, rng: Rng): Promise<void> {
   }
 }
 
-/** Upgrades over raw TCP, starts a slow stream, waits for its first chunk, then drops the socket. */
+/**
+ * Upgrades over raw TCP, starts a slow stream (which asks to be cancelled on
+ * disconnect, so the provider connection is released at once rather than
+ * when the detached reply completes), waits for its first chunk, then drops
+ * the socket.
+ */
 async function abruptClient(port: number): Promise<void> {
   const up = await rawUpgrade(port);
   try {
     if (up.status !== 101) throw new Error(`Upgrade refused: ${up.status}`);
     await writeAll(
       up.conn,
-      clientFrame(Opcode.text, JSON.stringify({ type: "text_message", content: "[slow:400] go" })),
+      clientFrame(
+        Opcode.text,
+        JSON.stringify({ type: "text_message", content: "[slow:400] go", on_disconnect: "cancel" }),
+      ),
     );
     const buf = new Uint8Array(16 * 1024);
     const decoder = new TextDecoder();

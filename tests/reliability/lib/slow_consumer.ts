@@ -37,7 +37,7 @@ export interface SlowConsumerResult {
   bytesQueued: number;
   /** Bytes the provider would have streamed in full. */
   streamBytes: number;
-  /** The server cancelled the slow client's stream (its `text_message` log line). */
+  /** The server cancelled the slow client's stream (its `generation` log line). */
   cancelled: boolean;
   /** Characters of the reply the server had sent when it cancelled. */
   charsBeforeCancel: number;
@@ -80,11 +80,16 @@ export async function runSlowConsumer(opts: SlowConsumerOptions): Promise<SlowCo
         slow.conn,
         clientFrame(
           Opcode.text,
-          JSON.stringify({ type: "text_message", content: `[big:${opts.streamKiB}] go` }),
+          JSON.stringify({
+            type: "text_message",
+            content: `[big:${opts.streamKiB}] go`,
+            // A reply runs on after a disconnect by default; this client wants it stopped.
+            on_disconnect: "cancel",
+          }),
         ),
       );
       const cancelLine = () =>
-        opts.logs().find((l) => l.includes('"event":"text_message"') && l.includes('"cancelled"'));
+        opts.logs().find((l) => l.includes('"event":"generation"') && l.includes('"cancelled"'));
       const done = () => cancelLine() !== undefined || performance.now() - t0 > opts.timeoutMs;
       const during = await pingWindow(observers, opts.pingEveryMs, done);
       const cancelledAt = performance.now();

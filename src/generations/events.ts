@@ -1,0 +1,53 @@
+/**
+ * The events of a generation, protocol-neutral: each door maps them to its
+ * own wire format (WebSocket frames, Chat Completions chunks). Every event
+ * carries `seq` (1, 2, 3, … per generation) given once, when it is logged,
+ * so every subscriber and every replay sees the same numbers.
+ */
+import type { FinishReason, Usage } from "../core/chat.ts";
+import type { ErrorCode } from "../core/errors.ts";
+
+export type GenerationEvent =
+  /** The request was accepted (WS `processing_start`). Always seq 1. */
+  | { seq: number; type: "processing_start" }
+  /** A streamed reply begins (WS `stream_start`). Streaming generations only. */
+  | { seq: number; type: "stream_start" }
+  /** Text of the reply (one or more model deltas, coalesced and cut to size). Streaming only. */
+  | { seq: number; type: "chunk"; content: string }
+  /** The model called a tool (only when the request asked for tool events). */
+  | { seq: number; type: "tool_call"; id: string; name: string; arguments: unknown }
+  | { seq: number; type: "tool_result"; id: string; name: string; ok: boolean }
+  /** The reply is complete (or was cancelled): the whole text, and why it ended. */
+  | {
+    seq: number;
+    type: "end";
+    finishReason: FinishReason;
+    content: string;
+    model: string;
+    usage?: Usage;
+    conversationId?: string;
+  }
+  /** The reply failed; nothing of it was stored. */
+  | { seq: number; type: "error"; code: ErrorCode; message: string };
+
+export type GenerationEventType = GenerationEvent["type"];
+
+/** An event before the generation numbers it. */
+export type EventBody = GenerationEvent extends infer E
+  ? E extends GenerationEvent ? Omit<E, "seq"> : never
+  : never;
+
+/** Rough bytes an event holds in a log (text dominates; JSON only for the rare big ones). */
+export function eventBytes(event: GenerationEvent): number {
+  switch (event.type) {
+    case "chunk":
+      return 48 + event.content.length * 2;
+    case "end":
+      return 128 + event.content.length * 2;
+    case "processing_start":
+    case "stream_start":
+      return 32;
+    default:
+      return 64 + JSON.stringify(event).length * 2;
+  }
+}
