@@ -12,6 +12,7 @@ import { ClusterNode, type NodeStats } from "./cluster_node.ts";
 import { MirroredEventLog } from "./mirrored_event_log.ts";
 import { RedisConnection } from "./redis_connection.ts";
 import { RedisEventLog } from "./redis_event_log.ts";
+import * as SCRIPTS from "./scripts.ts";
 
 export type { NodeStats } from "./cluster_node.ts";
 export { ClusterNode } from "./cluster_node.ts";
@@ -41,11 +42,12 @@ export interface Cluster {
 
 /**
  * Connects to Redis (waiting a bounded time: past it the node starts
- * degraded and joins when Redis answers) and joins the cluster.
+ * degraded and joins when Redis answers). The node joins (heartbeats,
+ * cancels) with `cluster.node.start()`, once what `localStats` reads exists.
  */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const { logger } = options;
-  const redis = new RedisConnection(options.redisUrl, logger);
+  const redis = new RedisConnection(options.redisUrl, logger, Object.values(SCRIPTS));
   const connected = await redis.connect(3000);
   if (!connected) {
     logger.warn("cluster_degraded", {
@@ -63,8 +65,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     resumeWindowMs: options.streams.resumeWindowMs,
     onWriteFailure: (key) => log?.writeFailed(key),
   });
-  log = new MirroredEventLog(new MemoryEventLog(options.streams), redisLog, () =>
-    options.clock.now());
+  log = new MirroredEventLog(
+    new MemoryEventLog(options.streams),
+    redisLog,
+    () => options.clock.now(),
+  );
   const node = new ClusterNode({
     redis,
     nodeId: options.nodeId,
@@ -75,8 +80,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     localStats: options.localStats,
     onCancel: options.onCancel,
   });
-  await node.start();
-  logger.info("cluster_joined", { node: options.nodeId, redis: redis.up ? "up" : "down" });
   return {
     log,
     node,

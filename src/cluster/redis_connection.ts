@@ -3,6 +3,11 @@
  * connects in the background and reconnects by itself; while Redis is down,
  * commands reject at once (no offline queue) and `up` is false, so callers
  * fall back to this node's own state instead of waiting.
+ *
+ * The Lua scripts are loaded before `up` turns true (after every
+ * (re)connect: a restarted Redis has an empty script cache), so scripts run
+ * by SHA in the order they were sent — a fallback that loads a missing
+ * script first would let a later write overtake an earlier one.
  */
 import { createClient } from "redis";
 import type { Logger } from "../core/logger.ts";
@@ -37,15 +42,16 @@ export class RedisConnection {
   #up = false;
   #closed = false;
 
-  constructor(url: string, logger: Logger) {
+  constructor(url: string, logger: Logger, scripts: readonly string[]) {
     this.#logger = logger;
+    for (const script of scripts) this.#scripts.set(script, "");
     this.commands = createClient(clientOptions(url));
     this.subscriber = this.commands.duplicate();
     for (const client of [this.commands, this.subscriber]) {
       // Errors surface as failed commands; the client reconnects on its own.
       client.on("error", () => {});
     }
-    this.commands.on("ready", () => this.#set(true));
+    this.commands.on("ready", () => this.#loadScripts());
     this.commands.on("end", () => this.#set(false));
     this.commands.on("reconnecting", () => this.#set(false));
   }
@@ -74,19 +80,34 @@ export class RedisConnection {
     return await Promise.race([first.then(() => true, () => false), timer]);
   }
 
-  /** Runs a Lua script (by its SHA after the first call). */
-  async eval(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+  /**
+   * Runs one of the scripts given to the constructor, by SHA. While it is
+   * not loaded (a Redis restarted since, or flushed by hand) the whole
+   * script is sent instead, which keeps the order of writes.
+   */
+  eval(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
     const argv = args.map(String);
     const sha = this.#scripts.get(script);
-    if (sha !== undefined) {
-      try {
-        return await this.commands.evalSha(sha, { keys, arguments: argv });
-      } catch (err) {
-        if (!String(err).includes("NOSCRIPT")) throw err;
+    if (sha === undefined) throw new RangeError("Cannot run a script that was not registered");
+    if (sha === "") return this.commands.eval(script, { keys, arguments: argv });
+    return this.commands.evalSha(sha, { keys, arguments: argv }).catch((err) => {
+      if (!String(err).includes("NOSCRIPT")) throw err;
+      this.#scripts.set(script, "");
+      return this.commands.eval(script, { keys, arguments: argv });
+    });
+  }
+
+  /** Loads every script, then reports Redis up (retries while connected). */
+  async #loadScripts(): Promise<void> {
+    try {
+      for (const script of this.#scripts.keys()) {
+        this.#scripts.set(script, await this.commands.scriptLoad(script));
       }
+      this.#set(true);
+    } catch (err) {
+      this.#logger.debug("redis_script_load_failed", { error: String(err) });
+      if (this.commands.isReady && !this.#closed) setTimeout(() => this.#loadScripts(), 500);
     }
-    this.#scripts.set(script, await this.commands.scriptLoad(script));
-    return await this.commands.eval(script, { keys, arguments: argv });
   }
 
   async close(): Promise<void> {

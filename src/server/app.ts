@@ -129,6 +129,13 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     logger,
     metrics,
   });
+  if (cluster) {
+    await cluster.node.start();
+    logger.info("cluster_joined", {
+      node: settings.nodeId,
+      redis: cluster.redis.up ? "up" : "down",
+    });
+  }
   const handler = createHttpHandler({
     supervisor,
     router,

@@ -14,6 +14,7 @@ import {
 } from "../../src/generations/mod.ts";
 import { RedisConnection } from "../../src/cluster/redis_connection.ts";
 import { RedisEventLog } from "../../src/cluster/redis_event_log.ts";
+import * as SCRIPTS from "../../src/cluster/scripts.ts";
 import { redisMissing, startRedis } from "../helpers/redis_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -46,8 +47,9 @@ const FACTORIES: { name: string; ignore: boolean; make(): Promise<Harness> }[] =
     ignore: missing !== undefined,
     async make() {
       const server = await startRedis();
-      const redis = new RedisConnection(server.url, silentLogger);
+      const redis = new RedisConnection(server.url, silentLogger, Object.values(SCRIPTS));
       await redis.connect(5000);
+      await waitFor(() => redis.up, 5000, "the scripts to load");
       const failures: string[] = [];
       const log = new RedisEventLog({
         redis,
@@ -135,24 +137,27 @@ for (const factory of FACTORIES) {
           assert.equal(read?.status, "done");
           assert.deepEqual(read?.events.map((e) => e.type), ["end"]);
         });
-        await t.step("past the byte budget the oldest events go, and a snapshot stands in", async () => {
-          log.create(record("g2"));
-          log.append("g2", { seq: 1, type: "processing_start" });
-          const parts = Array.from({ length: 40 }, (_, i) => `${i}:${"x".repeat(40)};`);
-          parts.forEach((content, i) => log.append("g2", { seq: i + 2, type: "chunk", content }));
-          log.append("g2", { seq: 42, type: "tool_result", id: "t", name: "calc", ok: true });
-          await settled(log, "g2", 42);
-          const tail = await log.read("g2", 40);
-          assert.equal(tail?.recovered, true);
-          assert.deepEqual(tail?.events.map((e) => e.seq), [41, 42]);
-          const old = await log.read("g2", 1);
-          assert.equal(old?.recovered, false);
-          if (old && !old.recovered) {
-            assert.equal(old.snapshot.content, parts.join(""), "the whole text so far");
-            assert.equal(old.snapshot.seq, 41, "through the last chunk");
-            assert.deepEqual(old.events.map((e) => e.seq), [42], "then what follows it");
-          }
-        });
+        await t.step(
+          "past the byte budget the oldest events go, and a snapshot stands in",
+          async () => {
+            log.create(record("g2"));
+            log.append("g2", { seq: 1, type: "processing_start" });
+            const parts = Array.from({ length: 40 }, (_, i) => `${i}:${"x".repeat(40)};`);
+            parts.forEach((content, i) => log.append("g2", { seq: i + 2, type: "chunk", content }));
+            log.append("g2", { seq: 42, type: "tool_result", id: "t", name: "calc", ok: true });
+            await settled(log, "g2", 42);
+            const tail = await log.read("g2", 40);
+            assert.equal(tail?.recovered, true);
+            assert.deepEqual(tail?.events.map((e) => e.seq), [41, 42]);
+            const old = await log.read("g2", 1);
+            assert.equal(old?.recovered, false);
+            if (old && !old.recovered) {
+              assert.equal(old.snapshot.content, parts.join(""), "the whole text so far");
+              assert.equal(old.snapshot.seq, 41, "through the last chunk");
+              assert.deepEqual(old.events.map((e) => e.seq), [42], "then what follows it");
+            }
+          },
+        );
         await t.step("a new generation with the same key starts afresh", async () => {
           log.create({ ...record("g1"), tokenHash: "cd".repeat(32) });
           await waitFor(

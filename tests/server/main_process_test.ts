@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { runServerExpectingExit, startServerProcess } from "../helpers/server_process.ts";
 import { TestClient } from "../helpers/ws_client.ts";
+import { OpenAIMock, textReply } from "../helpers/openai_mock.ts";
 
 /** Debian's python3 with python3-websockets (installed by .ci/run). */
 export const PYTHON = "/usr/bin/python3";
@@ -155,4 +156,42 @@ Deno.test("main.ts reports an unusable MCP config file clearly and exits 1", asy
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "main.ts: an independent Python client drops its socket mid-reply and resumes it",
+  ignore: !hasPythonWebsockets,
+  async fn() {
+    const mock = await OpenAIMock.start();
+    const words = Array.from({ length: 30 }, (_, i) => `word${i} `);
+    mock.enqueue(textReply(words.join(""), { chunkDelayMs: 30 }));
+    const server = await startServerProcess({
+      OPENAI_BASE_URL: mock.baseUrl,
+      OPENAI_API_KEY: "sk-test-provider",
+    });
+    try {
+      const out = await new Deno.Command(PYTHON, {
+        args: [new URL("../fixtures/resume_client.py", import.meta.url).pathname, server.ws],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(30_000),
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      const { first, second } = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+        first: Record<string, unknown>[];
+        second: Record<string, unknown>[];
+      };
+      assert.equal(second[0]!.type, "resume_ok");
+      const end = second.at(-1)!;
+      assert.equal(end.type, "stream_end");
+      const chunks = [...first, ...second.slice(1)].filter((e) => e.type === "stream_chunk");
+      const seqs = chunks.map((e) => Number(e.seq));
+      assert.deepEqual(seqs, [...new Set(seqs)].sort((a, b) => a - b), "no chunk twice");
+      assert.equal(chunks.map((e) => e.content).join(""), end.full_content, "no chunk lost");
+      assert.equal(end.full_content, words.join(""));
+    } finally {
+      assert.equal(await server.stop(), 0);
+      await mock.close();
+    }
+  },
 });
