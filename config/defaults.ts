@@ -75,6 +75,20 @@ export const DEFAULTS = {
   toolTimeoutSeconds: 20,
   defaultTimezone: "UTC",
   logLevel: "info",
+  /** Largest audio accepted for transcription: OpenAI's upload limit, 25 MiB. */
+  sttMaxAudioBytes: 25 * 1024 * 1024,
+  /** Seconds a transcription may take as a whole. */
+  sttTimeoutSeconds: 120,
+  /** Model asked of an OpenAI-compatible transcription server. */
+  sttModel: "whisper-1",
+  /** Longest `input` of `POST /v1/audio/speech`, in characters (OpenAI's limit). */
+  ttsMaxTextLength: 4096,
+  /** Seconds a speech engine may take before its first bytes, and between bytes. */
+  ttsTimeoutSeconds: 30,
+  /** Model asked of an OpenAI-compatible speech server. */
+  ttsModel: "tts-1",
+  /** Voice asked of an OpenAI-compatible speech server when none is named. */
+  ttsVoice: "alloy",
   /** Serve `/metrics` without the API key even when keys are configured. */
   metricsPublic: false,
   /** Seconds a PostgreSQL connection attempt may take (memory calls reject after it). */

@@ -74,6 +74,15 @@ const list = z.string().optional().transform((raw) =>
   (raw ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0)
 );
 
+/** `STT_BASE_URL`/`TTS_BASE_URL`: an http(s) URL, or `offline` for the embedded engines. */
+const speechUrl = optionalStr.pipe(
+  z.union([
+    z.undefined(),
+    z.literal("offline"),
+    z.url({ message: 'must be an http(s) URL or "offline"' }),
+  ]),
+);
+
 const EnvSchema = z.object({
   SERVER_HOST: str(DEFAULTS.serverHost),
   SERVER_PORT: int(0, 65535, DEFAULTS.serverPort),
@@ -132,6 +141,17 @@ const EnvSchema = z.object({
   DEFAULT_TIMEZONE: str(DEFAULTS.defaultTimezone).refine(isTimezone, "must be an IANA time zone"),
   TAVILY_API_KEY: optionalStr,
   TAVILY_BASE_URL: str("https://api.tavily.com"),
+  STT_BASE_URL: speechUrl,
+  STT_API_KEY: optionalStr,
+  STT_MODEL: optionalStr,
+  STT_MAX_AUDIO_BYTES: int(1024, 1024 * 1024 * 1024, DEFAULTS.sttMaxAudioBytes),
+  STT_TIMEOUT: secondsAsMs(1, 3600, DEFAULTS.sttTimeoutSeconds),
+  TTS_BASE_URL: speechUrl,
+  TTS_API_KEY: optionalStr,
+  TTS_MODEL: optionalStr,
+  TTS_VOICE: optionalStr,
+  TTS_MAX_TEXT_LENGTH: int(1, 1_000_000, DEFAULTS.ttsMaxTextLength),
+  TTS_TIMEOUT: secondsAsMs(1, 3600, DEFAULTS.ttsTimeoutSeconds),
   YYCHAT_REDIS_URL: optionalStr.pipe(
     z.union([
       z.undefined(),
@@ -255,11 +275,33 @@ export interface Settings {
   defaultTimezone: string;
   tavily: { apiKey: string | undefined; baseUrl: string };
   logLevel: LogLevel;
+  /** Speech to text (`/v1/audio/transcriptions`, WebSocket `audio_input`). */
+  stt: SpeechEngineSettings & {
+    timeoutMs: number;
+    maxAudioBytes: number;
+  };
+  /** Text to speech (`/v1/audio/speech`, spoken replies). */
+  tts: SpeechEngineSettings & {
+    /** `TTS_VOICE`; undefined: the engine's default (`en-us` offline, `alloy` upstream). */
+    voice: string | undefined;
+    timeoutMs: number;
+    maxTextLength: number;
+  };
   /** `/metrics` without the API key even when keys are configured. */
   metricsPublic: boolean;
   /** Conversation memory in PostgreSQL (cluster mode); without `url`, SQLite under `dataDir`. */
   database: { url: string | undefined; connectTimeoutMs: number; poolSize: number };
 }
+
+/**
+ * Which speech engine serves a direction: the embedded offline one when no
+ * endpoint is configured (neither its own variables nor `OPENAI_*`) or when
+ * its base URL is `offline`; an OpenAI-compatible server otherwise — never
+ * silently the other.
+ */
+export type SpeechEngineSettings =
+  | { engine: "offline"; model: string }
+  | { engine: "openai"; baseUrl: string; apiKey: string | undefined; model: string };
 
 /**
  * Parses the environment into {@linkcode Settings}.
@@ -333,6 +375,17 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     defaultTimezone: e.DEFAULT_TIMEZONE,
     tavily: { apiKey: e.TAVILY_API_KEY, baseUrl: e.TAVILY_BASE_URL },
     logLevel: e.LOG_LEVEL,
+    stt: {
+      ...speechEngine(e.STT_BASE_URL, e.STT_API_KEY, e, e.STT_MODEL ?? DEFAULTS.sttModel),
+      timeoutMs: e.STT_TIMEOUT,
+      maxAudioBytes: e.STT_MAX_AUDIO_BYTES,
+    },
+    tts: {
+      ...speechEngine(e.TTS_BASE_URL, e.TTS_API_KEY, e, e.TTS_MODEL ?? DEFAULTS.ttsModel),
+      voice: e.TTS_VOICE,
+      timeoutMs: e.TTS_TIMEOUT,
+      maxTextLength: e.TTS_MAX_TEXT_LENGTH,
+    },
     metricsPublic: e.METRICS_PUBLIC,
     database: {
       url: e.YYCHAT_DATABASE_URL,
@@ -340,4 +393,19 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
       poolSize: e.YYCHAT_DATABASE_POOL_SIZE,
     },
   };
+}
+
+/** See {@linkcode SpeechEngineSettings}: the direction's own variables, then `OPENAI_*`. */
+function speechEngine(
+  ownUrl: string | undefined,
+  ownKey: string | undefined,
+  e: { OPENAI_BASE_URL: string | undefined; OPENAI_API_KEY: string | undefined },
+  model: string,
+): SpeechEngineSettings {
+  const baseUrl = ownUrl ?? e.OPENAI_BASE_URL;
+  const apiKey = ownKey ?? e.OPENAI_API_KEY;
+  if (ownUrl === "offline" || (baseUrl === undefined && apiKey === undefined)) {
+    return { engine: "offline", model };
+  }
+  return { engine: "openai", baseUrl: baseUrl ?? "https://api.openai.com/v1", apiKey, model };
 }

@@ -26,6 +26,12 @@ command -v promtool >/dev/null 2>&1 || apt_install prometheus
   apt_install postgresql
 [ -x /usr/bin/redis-server ] || apt_install redis-server
 [ -x /usr/sbin/nginx ] || apt_install nginx
+# The offline speech engines (voice tests; the audio routes answer 503 without them).
+command -v espeak-ng >/dev/null 2>&1 || apt_install espeak-ng
+command -v pocketsphinx_continuous >/dev/null 2>&1 || apt_install pocketsphinx
+[ -d /usr/share/pocketsphinx/model/en-us ] || apt_install pocketsphinx-en-us
+command -v sox >/dev/null 2>&1 || apt_install sox
+sox -h 2>/dev/null | grep -q 'AUDIO FILE FORMATS:.* mp3' || apt_install libsox-fmt-mp3
 
 # Real MCP servers used by the MCP tests, fetched once so test time stays bounded.
 for pkg in @modelcontextprotocol/server-everything; do

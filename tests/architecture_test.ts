@@ -22,6 +22,7 @@ const ALLOWED: Record<Unit, readonly Unit[]> = {
   "src/engine": ["src/core", "src/memory", "src/tools"],
   "src/generations": ["src/core", "src/observability"],
   "src/cluster": ["src/core", "src/generations"],
+  "src/voice": ["src/core"],
   "src/router": ["src/core", "src/protocol", "src/generations", "src/observability"],
   "src/actors": ["src/core", "src/protocol", "src/router", "src/generations", "src/observability"],
   "handlers": [
@@ -46,6 +47,7 @@ const ALLOWED: Record<Unit, readonly Unit[]> = {
     "handlers",
     "src/observability",
     "src/cluster",
+    "src/voice",
   ],
   "main.ts": ["src/core", "config", "src/security", "src/server"],
 };

@@ -43,6 +43,18 @@ export const ERROR_SENTENCES = Object.freeze({
   stream_lost: "The server that was writing this reply went away. What arrived is shown.",
   memory_unavailable:
     "The conversation memory is unavailable right now. Try again without it, or later.",
+  // Voice (SPEC §11)
+  audio_engine_unavailable:
+    "Speech is not available on this server: its speech engine is not installed or configured.",
+  audio_engine_error: "The speech engine failed. Try again in a moment.",
+  invalid_audio: "The recording could not be read as audio. Record again.",
+  empty_audio: "The recording is empty. Record again, a little longer.",
+  unsupported_audio_format: "The server cannot read this kind of recording. Record in WAV.",
+  unsupported_sample_rate: "The recording's sample rate is not supported. Record again.",
+  audio_too_large: "The recording is too long for the server. Record a shorter one.",
+  unsupported_response_format: "The server cannot make speech in this format.",
+  voice_not_found: "The chosen voice does not exist on this server. Pick another.",
+  unsupported_language: "The server cannot understand speech in this language.",
   // HTTP answers
   invalid_api_key: "The server did not accept your API key. Check it and enter it again.",
   origin_not_allowed: "The server refuses requests from this page's address (origin).",

@@ -55,6 +55,36 @@ export const ERROR_CODES = {
   upstream_error: ["server_error", 502, "The model provider failed or returned bad data"],
   cancelled: ["server_error", 499, "The request was cancelled"],
   internal_error: ["server_error", 500, "Unexpected server fault (the socket stays open)"],
+  audio_engine_unavailable: [
+    "server_error",
+    503,
+    "The speech engine is not installed or not configured (the rest of the server works)",
+  ],
+  audio_engine_error: ["server_error", 502, "A speech engine failed, timed out or sent bad output"],
+  invalid_audio: ["invalid_request_error", 400, "The audio is not audio, truncated or malformed"],
+  empty_audio: ["invalid_request_error", 400, "The audio holds no samples"],
+  unsupported_audio_format: [
+    "invalid_request_error",
+    400,
+    "The audio's container or encoding is not accepted",
+  ],
+  unsupported_sample_rate: [
+    "invalid_request_error",
+    400,
+    "The audio's sample rate is not accepted",
+  ],
+  audio_too_large: ["invalid_request_error", 413, "The audio is over `STT_MAX_AUDIO_BYTES`"],
+  unsupported_response_format: [
+    "invalid_request_error",
+    400,
+    "The engine cannot produce this `response_format`",
+  ],
+  voice_not_found: ["invalid_request_error", 400, "Unknown `voice`"],
+  unsupported_language: [
+    "invalid_request_error",
+    400,
+    "The speech engine cannot handle this `language`",
+  ],
   memory_unavailable: [
     "server_error",
     503,

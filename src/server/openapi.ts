@@ -25,6 +25,13 @@ import {
   ToolList,
 } from "./rest/response_schemas.ts";
 import { ChatCompletionRequest, ToolCallRequest } from "./rest/schemas.ts";
+import {
+  AudioModelList,
+  SpeechRequest,
+  Transcription,
+  TranscriptionUpload,
+  VoiceList,
+} from "./rest/audio_schemas.ts";
 
 /** `info.version` of the document: yychat's version (deno.json; a test keeps them equal). */
 export const API_VERSION = "0.1.0";
@@ -48,6 +55,11 @@ const SCHEMAS: Record<string, [z.ZodType, "input" | "output"]> = {
   McpServerList: [McpServerList, "output"],
   Health: [Health, "output"],
   Error: [ErrorResponse, "output"],
+  SpeechRequest: [SpeechRequest, "input"],
+  TranscriptionUpload: [TranscriptionUpload, "input"],
+  Transcription: [Transcription, "output"],
+  VoiceList: [VoiceList, "output"],
+  AudioModelList: [AudioModelList, "output"],
 };
 type SchemaName = keyof typeof SCHEMAS;
 
@@ -57,13 +69,13 @@ const ERROR_RESPONSES: Record<string, string> = {
   "401": "Missing or wrong API key (only when the server has YYCHAT_API_KEY set)",
   "404": "Unknown id",
   "405": "Method not allowed on this path (see the `Allow` header)",
-  "413": "Request body over HTTP_MAX_REQUEST_BYTES",
-  "415": "Content-Type is not JSON",
+  "413": "Request body over HTTP_MAX_REQUEST_BYTES (audio routes: audio over STT_MAX_AUDIO_BYTES)",
+  "415": "Content-Type is not JSON (transcriptions: not multipart/form-data)",
   "429": "The model provider rate-limited the request",
   "499": "The request was cancelled (server shutting down)",
   "500": "Unexpected server fault (details in the server log under x-request-id)",
   "502": "The model provider failed",
-  "503": "The server is shutting down",
+  "503": "The server is shutting down (audio routes: no speech engine, `audio_engine_unavailable`)",
   "504": "The model provider or a tool did not answer in time",
 };
 
@@ -72,19 +84,23 @@ export interface RouteDoc {
   operationId: string;
   summary: string;
   description?: string;
-  tag: "Chat" | "Models" | "Personalities" | "Memory" | "Tools" | "MCP";
+  tag: "Chat" | "Models" | "Personalities" | "Memory" | "Tools" | "MCP" | "Audio";
   /** Meaning of each path parameter (`:id` → `{id}`). */
   params?: Record<string, string>;
   /** Query parameters. */
   query?: { name: string; description: string; schema: Json }[];
   /** The JSON request body, when the route reads one. */
   body?: SchemaName;
+  /** The request body's media type when it is not JSON (`multipart/form-data`). */
+  bodyMedia?: string;
   /** A typical request body (shown by the viewer instead of one built from the schema). */
   example?: unknown;
-  /** The 200 answer. */
-  ok: { description: string; schema: SchemaName };
+  /** The 200 answer: JSON of `schema`, and/or other media types (audio, text). */
+  ok: { description: string; schema?: SchemaName; media?: Record<string, string> };
   /** Whether the 200 answer may be (`also`) or always is (`only`) an SSE stream of chunks. */
   sse?: "also" | "only";
+  /** What the SSE events are, when they are not chat completion chunks. */
+  sseEvents?: string;
   /** Error statuses beyond those of every route (401, 405, 500, 503). */
   errors: (keyof typeof ERROR_RESPONSES)[];
 }
@@ -226,6 +242,64 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     ok: { description: "Every configured server", schema: "McpServerList" },
     errors: [],
   },
+  "POST /v1/audio/transcriptions": {
+    operationId: "createTranscription",
+    summary: "Transcribe audio (OpenAI's audio.transcriptions)",
+    description: "Multipart upload of `file` (or `audio_file`). Bad audio is a 400 with a stable " +
+      "code (`invalid_audio`, `empty_audio`, `unsupported_audio_format`, " +
+      "`unsupported_sample_rate`); over STT_MAX_AUDIO_BYTES a 413 before the body is parsed. " +
+      "With `stream=true`: SSE `transcript.text.delta` events, then `transcript.text.done`.",
+    tag: "Audio",
+    body: "TranscriptionUpload",
+    bodyMedia: "multipart/form-data",
+    ok: {
+      description: "The transcript",
+      schema: "Transcription",
+      media: { "text/plain": "The text alone (`response_format: text`)" },
+    },
+    sse: "also",
+    sseEvents: '`data: {"type":"transcript.text.delta","delta":…}` events, then ' +
+      '`data: {"type":"transcript.text.done","text":…}`',
+    errors: [...BODY_ERRORS, "429", "499", "502", "504"],
+  },
+  "POST /v1/audio/speech": {
+    operationId: "createSpeech",
+    summary: "Speak text (OpenAI's audio.speech)",
+    description: "The audio is streamed as it is made (`stream_format: audio`, the default), or " +
+      "sent as SSE `speech.audio.delta` events with base64 audio, then `speech.audio.done`. " +
+      "Headers `x-yychat-sample-rate` and `x-yychat-voice` say what was made.",
+    tag: "Audio",
+    body: "SpeechRequest",
+    ok: {
+      description: "The audio",
+      media: {
+        "audio/mpeg": "`response_format: mp3` (the default)",
+        "audio/wav": "`wav`",
+        "audio/pcm": "`pcm`: 16-bit little-endian mono samples at 24 kHz, no header",
+        "audio/flac": "`flac`",
+        "audio/ogg": "`opus` (upstream engines only)",
+        "audio/aac": "`aac` (upstream engines only)",
+      },
+    },
+    sse: "also",
+    sseEvents: '`data: {"type":"speech.audio.delta","audio":"<base64>"}` events, then ' +
+      '`data: {"type":"speech.audio.done","usage":{…}}`',
+    errors: [...BODY_ERRORS, "429", "499", "502", "504"],
+  },
+  "GET /v1/audio/voices": {
+    operationId: "listVoices",
+    summary: "List the voices of the speech engine",
+    tag: "Audio",
+    ok: { description: "Voices, and the default", schema: "VoiceList" },
+    errors: [],
+  },
+  "GET /v1/audio/models": {
+    operationId: "listAudioModels",
+    summary: "List the speech models that can run here",
+    tag: "Audio",
+    ok: { description: "Speech-to-text and text-to-speech models", schema: "AudioModelList" },
+    errors: [],
+  },
 };
 
 /** `/v1/models/:id(.+)` → `/v1/models/{id}` */
@@ -260,15 +334,19 @@ function operation(path: string, doc: RouteDoc): Json {
       schema: q.schema,
     });
   }
-  const okContent: Json = doc.sse === "only"
+  const okContent: Json = doc.sse === "only" || doc.ok.schema === undefined
     ? {}
     : { "application/json": { schema: ref(doc.ok.schema) } };
+  for (const [media, description] of Object.entries(doc.ok.media ?? {})) {
+    okContent[media] = { schema: { type: "string", description } };
+  }
   if (doc.sse !== undefined) {
     okContent["text/event-stream"] = {
       schema: {
         type: "string",
-        description: "`id: <seq>` + `data: <ChatCompletionChunk JSON>` events (see the " +
-          "ChatCompletionChunk schema), ending `data: [DONE]`",
+        description: doc.sseEvents ??
+          "`id: <seq>` + `data: <ChatCompletionChunk JSON>` events (see the " +
+            "ChatCompletionChunk schema), ending `data: [DONE]`",
       },
     };
   }
@@ -288,7 +366,7 @@ function operation(path: string, doc: RouteDoc): Json {
         requestBody: {
           required: true,
           content: {
-            "application/json": {
+            [doc.bodyMedia ?? "application/json"]: {
               schema: ref(doc.body),
               ...(doc.example === undefined ? {} : { example: doc.example }),
             },
@@ -358,6 +436,7 @@ export function openApiDocument(): Json {
       { name: "Memory" },
       { name: "Tools" },
       { name: "MCP" },
+      { name: "Audio" },
       { name: "Operations" },
     ],
     security: [{ bearerAuth: [] }],

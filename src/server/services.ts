@@ -4,6 +4,7 @@
  * at start-up, closed in reverse order at shutdown.
  */
 import type { Settings } from "../../config/settings.ts";
+import { DEFAULTS } from "../../config/defaults.ts";
 import { spawn } from "../core/spawn.ts";
 import { ChatEngine } from "../engine/chat_engine.ts";
 import { OfflineProvider } from "../engine/offline_provider.ts";
@@ -21,12 +22,19 @@ import { isUnreachable, parseDatabaseUrl, PostgresMemoryStore } from "../memory/
 import type { MemoryStore } from "../memory/store.ts";
 import { loadMcpConfig } from "../tools/mcp_config.ts";
 import { McpManager } from "../tools/mcp_manager.ts";
+import type { SpeechEngines, SpeechToText, TextToSpeech } from "../core/speech.ts";
+import { EspeakTts } from "../voice/espeak_tts.ts";
+import { OpenAICompatibleStt } from "../voice/openai_stt.ts";
+import { OpenAICompatibleTts } from "../voice/openai_tts.ts";
+import { PocketsphinxStt } from "../voice/pocketsphinx_stt.ts";
 
 export interface Services {
   engine: ChatEngine;
   memory: MemoryStore;
   builtins: ToolRegistry;
   mcp: McpManager;
+  /** Speech to text and text to speech (offline engines or an OpenAI-compatible server). */
+  voice: SpeechEngines;
   /** Closes MCP servers, then the memory store. */
   close(): Promise<void>;
 }
@@ -61,11 +69,13 @@ export async function createServices(
       builtins,
       fetch: options.fetch,
     });
+    const voice = createSpeechEngines(settings, { logger, fetch: options.fetch });
     return {
       engine,
       memory,
       builtins,
       mcp,
+      voice,
       async close() {
         await mcp.close();
         await memory.close();
@@ -187,4 +197,49 @@ export async function createEngine(
     maxMessageHistoryCount: settings.maxMessageHistoryCount,
     logger,
   });
+}
+
+/**
+ * The speech engines the settings ask for: an OpenAI-compatible server per
+ * direction when one is configured (`STT_*`/`TTS_*`, else `OPENAI_*`), the
+ * offline engines (pocketsphinx, espeak-ng, sox) otherwise. Whether the
+ * offline programs are installed is checked lazily, on first use.
+ */
+export function createSpeechEngines(
+  settings: Settings,
+  options: { logger: Logger; fetch?: typeof fetch },
+): SpeechEngines {
+  const { stt: s, tts: t } = settings;
+  const stt: SpeechToText = s.engine === "openai"
+    ? new OpenAICompatibleStt({
+      baseUrl: s.baseUrl,
+      apiKey: s.apiKey,
+      model: s.model,
+      timeoutMs: s.timeoutMs,
+      fetch: options.fetch,
+    })
+    : new PocketsphinxStt({
+      tempDir: `${settings.dataDir.replace(/\/+$/, "")}/voice-tmp`,
+      timeoutMs: s.timeoutMs,
+    });
+  const tts: TextToSpeech = t.engine === "openai"
+    ? new OpenAICompatibleTts({
+      baseUrl: t.baseUrl,
+      apiKey: t.apiKey,
+      model: t.model,
+      voice: t.voice ?? DEFAULTS.ttsVoice,
+      timeoutMs: t.timeoutMs,
+      fetch: options.fetch,
+    })
+    : new EspeakTts({ defaultVoice: t.voice, idleTimeoutMs: t.timeoutMs });
+  for (const [direction, engine, cfg] of [["stt", stt, s], ["tts", tts, t]] as const) {
+    options.logger.info("speech_engine", {
+      direction,
+      model: engine.model,
+      ...(cfg.engine === "openai"
+        ? { engine: "openai-compatible", base_url: cfg.baseUrl }
+        : { engine: "offline" }),
+    });
+  }
+  return { stt, tts };
 }

@@ -263,6 +263,36 @@ Deno.test("real answers of every route match the schemas the document publishes"
     const missingToken = await covered("GET", resumeRoute, resumePath);
     assert.equal(missingToken.status, 400);
 
+    // Audio: the JSON answers go through `covered`; audio bytes and multipart uploads are
+    // checked against the documented media types and schemas here.
+    await covered("POST", "/v1/audio/speech", "/v1/audio/speech", { input: "Hi.", speed: 9 });
+    await covered("POST", "/v1/audio/transcriptions", "/v1/audio/transcriptions", {});
+    const voices = await covered("GET", "/v1/audio/voices", "/v1/audio/voices");
+    await covered("GET", "/v1/audio/models", "/v1/audio/models");
+    if (voices.status === 200) {
+      // The offline speech engines are installed (503, checked above as an Error, otherwise).
+      const speechOp = doc.paths["/v1/audio/speech"].post;
+      const spoken = await fetch(`${server.http}/v1/audio/speech`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ input: "Good morning.", response_format: "wav" }),
+      });
+      assert.equal(spoken.status, 200);
+      assert.ok(speechOp.responses["200"].content[spoken.headers.get("content-type")!]);
+      const wav = new Uint8Array(await spoken.arrayBuffer());
+      for (const format of ["json", "verbose_json"]) {
+        const form = new FormData();
+        form.append("file", new File([wav], "a.wav", { type: "audio/wav" }));
+        form.append("response_format", format);
+        const res = await fetch(`${server.http}/v1/audio/transcriptions`, {
+          method: "POST",
+          body: form,
+        });
+        assert.equal(res.status, 200);
+        check("Transcription", await res.json(), `transcription (${format})`);
+      }
+    }
+
     const health = await fetch(`${server.http}/health`);
     check("Health", await health.json(), "GET /health");
 

@@ -17,6 +17,8 @@ function concrete(route: { method: string; path: string }): { path: string; body
       return { path, body: { tool_name: "calculator", params: { operation: "add", a: 1, b: 2 } } };
     case "POST /v1/mcp/call":
       return { path, body: { tool_name: "none", params: {} } };
+    case "POST /v1/audio/speech":
+      return { path, body: { input: "Hello.", response_format: "wav" } };
     default:
       return { path };
   }
@@ -45,7 +47,7 @@ Deno.test("every /v1 route needs one of the configured keys", async (t) => {
     YYCHAT_MCP_CONFIG: "/nonexistent/mcp.json",
   });
   try {
-    assert.equal(REST_ROUTES.length, 13, "the table below covers every route");
+    assert.equal(REST_ROUTES.length, 17, "the table below covers every route");
     for (const route of REST_ROUTES) {
       const { path, body } = concrete(route);
       await t.step(`${route.method} ${path}`, async () => {
@@ -69,7 +71,9 @@ Deno.test("every /v1 route needs one of the configured keys", async (t) => {
           const res = await request(server.http, route.method, path, body, `Bearer ${key}`);
           await res.body?.cancel();
           assert.notEqual(res.status, 401, `${key.slice(0, 2)} is accepted`);
-          assert.ok(res.status < 500, `status ${res.status}`);
+          // 503: the audio routes on a machine without the offline speech engines.
+          const noEngine = res.status === 503 && path.startsWith("/v1/audio/");
+          assert.ok(res.status < 500 || noEngine, `status ${res.status}`);
         }
       });
     }

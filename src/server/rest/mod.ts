@@ -12,6 +12,7 @@ import type { RoutedHandler } from "../http_handler.ts";
 import { errorCodeOf, errorResponse } from "../responses.ts";
 import { OTHER_ROUTE, routeLabel } from "../http_metrics.ts";
 import { chatCompletions, resumeCompletionStream } from "./chat_completions.ts";
+import { createSpeech, createTranscription, listAudioModels, listVoices } from "./audio.ts";
 import { HttpError, toHttpError } from "./errors.ts";
 import {
   callMcpTool,
@@ -54,6 +55,10 @@ export const REST_ROUTES: readonly { method: string; path: string; handle: Route
   { method: "GET", path: "/v1/mcp/tools", handle: listMcpTools },
   { method: "POST", path: "/v1/mcp/call", handle: callMcpTool },
   { method: "GET", path: "/v1/mcp/servers", handle: listMcpServers },
+  { method: "POST", path: "/v1/audio/transcriptions", handle: createTranscription },
+  { method: "POST", path: "/v1/audio/speech", handle: createSpeech },
+  { method: "GET", path: "/v1/audio/voices", handle: listVoices },
+  { method: "GET", path: "/v1/audio/models", handle: listAudioModels },
 ];
 
 /** Builds the `/v1/*` handler; mounted by the HTTP handler. */
