@@ -16,6 +16,8 @@ import { HeartbeatHandler } from "./heartbeat.ts";
 import { PingHandler } from "./ping.ts";
 import { ResumeHandler } from "./resume.ts";
 import { TextMessageHandler } from "./text_message.ts";
+import { AudioInputHandler } from "./audio_input.ts";
+import type { VoiceDoor } from "./voice.ts";
 
 export interface RouterDeps {
   /** The supervisor's statistics (`get_status`). */
@@ -25,6 +27,8 @@ export interface RouterDeps {
   /** The generation layer behind `text_message`, `resume` and `cancel`. */
   generations: GenerationRegistry;
   maxStreamsPerConnection: number;
+  /** Speech for `audio_input` and `text_message{voice}` (absent: both are unavailable). */
+  voice?: VoiceDoor;
   useToolsDefault: boolean;
   streamDefault: boolean;
 }
@@ -35,12 +39,16 @@ export function createRouter(deps: RouterDeps): Router {
     deps.logger.error("handler_crashed", { type: msg.type, error: errorMessage(err) })
   );
   router.use(new AuthGate());
+  const replies = new TextMessageHandler(deps);
+  if (deps.voice) {
+    router.register("audio_input", new AudioInputHandler({ voice: deps.voice, replies }));
+  }
   router
     .register("auth", new AuthHandler(deps.keys))
     .register("heartbeat", new HeartbeatHandler())
     .register("ping", new PingHandler())
     .register("get_status", new GetStatusHandler(deps.stats))
-    .register("text_message", new TextMessageHandler(deps))
+    .register("text_message", replies)
     .register("resume", new ResumeHandler(deps))
     .register("cancel", new CancelHandler());
   return router;

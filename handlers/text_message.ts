@@ -12,17 +12,23 @@
  */
 import type { EngineRequest } from "../src/core/chat.ts";
 import { ChatError } from "../src/core/errors.ts";
-import type { GenerationRegistry } from "../src/generations/mod.ts";
+import type { GenerationRegistry, GenerationSpec } from "../src/generations/mod.ts";
 import type { TextMessage } from "../src/protocol/messages.ts";
 import type { ConnectionContext, Handler } from "../src/router/router.ts";
 import { WsSubscriber } from "./ws_subscriber.ts";
+import type { VoiceDoor } from "./voice.ts";
 
 export interface TextMessageOptions {
   generations: GenerationRegistry;
   maxStreamsPerConnection: number;
   useToolsDefault: boolean;
   streamDefault: boolean;
+  /** Speech for `voice` (absent: `voice` is refused). */
+  voice?: VoiceDoor;
 }
+
+/** The `text_message` fields a reply is made of (`audio_input` takes them too). */
+export type ReplyFields = Omit<TextMessage, "type" | "content">;
 
 export class TextMessageHandler implements Handler<TextMessage> {
   readonly name = "TextMessageHandler";
@@ -33,7 +39,22 @@ export class TextMessageHandler implements Handler<TextMessage> {
   }
 
   handle(msg: TextMessage, ctx: ConnectionContext): void {
-    const requestId = msg.request_id ?? crypto.randomUUID();
+    const spec = this.spec(msg, ctx, [{ role: "user", content: msg.content }]);
+    this.start(spec, ctx);
+  }
+
+  /**
+   * The generation of a reply to `fields` (limits checked): the door's one
+   * place for ids, defaults and speech, shared with `audio_input`.
+   *
+   * @throws {ChatError} `duplicate_request_id`, `too_many_streams`
+   */
+  spec(
+    fields: ReplyFields,
+    ctx: ConnectionContext,
+    messages: EngineRequest["messages"],
+  ): GenerationSpec {
+    const requestId = fields.request_id ?? crypto.randomUUID();
     if (ctx.attachments.has(requestId)) {
       throw new ChatError(
         "duplicate_request_id",
@@ -46,26 +67,44 @@ export class TextMessageHandler implements Handler<TextMessage> {
         `Too many concurrent streams: the limit is ${this.#opts.maxStreamsPerConnection} per connection`,
       );
     }
-    const stream = msg.stream ?? this.#opts.streamDefault;
     const request: EngineRequest = {
-      messages: [{ role: "user", content: msg.content }],
-      useTools: msg.use_tools ?? this.#opts.useToolsDefault,
+      messages,
+      useTools: fields.use_tools ?? this.#opts.useToolsDefault,
       namespace: ctx.principal,
     };
-    if (msg.conversation_id != null) request.conversationId = msg.conversation_id;
-    if (msg.personality_id) request.personalityId = msg.personality_id;
-
-    let subscriber: WsSubscriber | undefined;
-    const { attachment } = this.#opts.generations.start({
+    if (fields.conversation_id != null) request.conversationId = fields.conversation_id;
+    if (fields.personality_id) request.personalityId = fields.personality_id;
+    const spec: GenerationSpec = {
       requestId,
       principal: ctx.principal,
       door: "ws",
       request,
-      stream,
-      toolEvents: msg.tool_events === true,
-      onDisconnect: msg.on_disconnect ?? "continue",
+      stream: fields.stream ?? this.#opts.streamDefault,
+      toolEvents: fields.tool_events === true,
+      onDisconnect: fields.on_disconnect ?? "continue",
       origin: { client_id: ctx.clientId },
-    }, (resumeToken) => subscriber = new WsSubscriber(ctx, requestId, { stream, resumeToken }));
+    };
+    if (fields.voice) {
+      if (!this.#opts.voice) {
+        throw new ChatError("audio_engine_unavailable", "Speech is not available");
+      }
+      const options = typeof fields.voice === "object" ? fields.voice : {};
+      spec.speech = this.#opts.voice.speaker({
+        ...options,
+        ...(fields.personality_id ? { personalityId: fields.personality_id } : {}),
+      });
+    }
+    return spec;
+  }
+
+  /** Starts `spec` and subscribes this connection to it. */
+  start(spec: GenerationSpec, ctx: ConnectionContext): void {
+    let subscriber: WsSubscriber | undefined;
+    const { attachment } = this.#opts.generations.start(
+      spec,
+      (resumeToken) =>
+        subscriber = new WsSubscriber(ctx, spec.requestId, { stream: spec.stream, resumeToken }),
+    );
     subscriber!.attachment = attachment;
     ctx.attachments.add(attachment);
   }

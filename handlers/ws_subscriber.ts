@@ -66,9 +66,43 @@ export class WsSubscriber implements ResumeSubscriber {
     const ids = { request_id: this.#requestId, seq: event.seq };
     switch (event.type) {
       case "processing_start":
-        return this.#resumeToken === undefined
-          ? { type: "processing_start", ...ids }
-          : { type: "processing_start", ...ids, resume_token: this.#resumeToken };
+      case "audio_processing_start":
+        // The token goes on the reply's first event, to the socket that started it.
+        return this.#resumeToken === undefined || event.seq !== 1
+          ? { type: event.type, ...ids }
+          : { type: event.type, ...ids, resume_token: this.#resumeToken };
+      case "transcription":
+        return {
+          type: "transcription_result",
+          text: event.text,
+          ...(event.language ? { language: event.language } : {}),
+          ...ids,
+        };
+      case "audio":
+        return {
+          type: "audio_stream",
+          segment: event.segment,
+          text: event.text,
+          format: event.format,
+          sample_rate: event.sampleRate,
+          audio: event.audio,
+          ...ids,
+        };
+      case "synthesis_complete":
+        return {
+          type: "synthesis_complete",
+          segments: event.segments,
+          ...(event.error
+            ? {
+              error: {
+                message: event.error.message,
+                type: errorTypeOf(event.error.code),
+                code: event.error.code,
+              },
+            }
+            : {}),
+          ...ids,
+        };
       case "stream_start":
         return { type: "stream_start", ...ids };
       case "chunk":

@@ -35,6 +35,11 @@ export const ERROR_CODES = {
     404,
     "The generation to resume is unknown, expired, or the token does not match",
   ],
+  empty_transcript: [
+    "invalid_request_error",
+    400,
+    "`audio_input` with `respond`: no speech was recognised",
+  ],
   stream_lost: [
     "server_error",
     502,

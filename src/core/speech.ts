@@ -207,3 +207,32 @@ export interface SpeechEngines {
   stt: SpeechToText;
   tts: TextToSpeech;
 }
+
+// ---------------------------------------------------------------------------
+// Speech inside a generation
+
+/** One spoken sentence of a reply (field names as in the WebSocket `audio_stream` event). */
+export interface SpokenSegment {
+  /** 1, 2, 3 … in speaking order. */
+  segment: number;
+  /** The sentence as spoken (markdown removed). */
+  text: string;
+  format: SpeechFormat;
+  sample_rate: number;
+  audio: Uint8Array;
+}
+
+/**
+ * Speech as a generation uses it: the reply's text deltas go in, spoken
+ * sentences come out in order (the first as soon as the first sentence is
+ * complete). `abort()` stops at once, with no stale audio after it.
+ */
+export interface SpeechStream extends AsyncIterable<SpokenSegment> {
+  push(delta: string): void;
+  /** The text is complete: the rest is spoken, then the iteration ends. */
+  end(): void;
+  abort(): void;
+  readonly aborted: boolean;
+  /** Segments delivered so far. */
+  readonly segments: number;
+}

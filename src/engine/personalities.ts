@@ -30,6 +30,8 @@ const PersonalityFile = z.looseObject({
   traits: z.array(z.string()).optional().default([]),
   examples: z.array(Example).optional().default([]),
   allowed_tools: z.array(AllowedTool).optional().default([]),
+  /** The voice replies are spoken in (`text_message{voice: true}`). */
+  voice: z.string().trim().min(1).max(100).optional(),
 });
 
 /** A loaded personality (snake_case like the files, so REST can return it as is). */
@@ -42,6 +44,8 @@ export interface Personality {
   examples: { user?: string; assistant: string }[];
   /** Empty: every tool is allowed. */
   allowed_tools: { tool_name: string; description?: string }[];
+  /** The voice its replies are spoken in, when asked to speak (else the server's default). */
+  voice?: string;
 }
 
 /** Used when the directory holds no valid personality, so the server still starts. */
@@ -82,6 +86,7 @@ export function parsePersonality(value: unknown): Personality {
       tool_name: (t.tool_name ?? t.name)!,
       ...(t.description ? { description: t.description } : {}),
     })),
+    ...(p.voice ? { voice: p.voice } : {}),
   };
 }
 

@@ -8,7 +8,11 @@ import type { FinishReason, Usage } from "../core/chat.ts";
 import type { ErrorCode } from "../core/errors.ts";
 
 export type GenerationEvent =
-  /** The request was accepted (WS `processing_start`). Always seq 1. */
+  /** Spoken input arrived and is being transcribed (WS `audio_processing_start`). */
+  | { seq: number; type: "audio_processing_start" }
+  /** What the spoken input said (WS `transcription_result`). */
+  | { seq: number; type: "transcription"; text: string; language?: string }
+  /** The request was accepted (WS `processing_start`). */
   | { seq: number; type: "processing_start" }
   /** A streamed reply begins (WS `stream_start`). Streaming generations only. */
   | { seq: number; type: "stream_start" }
@@ -28,7 +32,24 @@ export type GenerationEvent =
     conversationId?: string;
   }
   /** The reply failed; nothing of it was stored. */
-  | { seq: number; type: "error"; code: ErrorCode; message: string };
+  | { seq: number; type: "error"; code: ErrorCode; message: string }
+  /** One spoken sentence of the reply, in order (WS `audio_stream`); `audio` is base64. */
+  | {
+    seq: number;
+    type: "audio";
+    segment: number;
+    text: string;
+    format: string;
+    sampleRate: number;
+    audio: string;
+  }
+  /** Speech is over: always after the last `audio` (WS `synthesis_complete`). */
+  | {
+    seq: number;
+    type: "synthesis_complete";
+    segments: number;
+    error?: { code: ErrorCode; message: string };
+  };
 
 export type GenerationEventType = GenerationEvent["type"];
 
@@ -46,7 +67,10 @@ export function eventBytes(event: GenerationEvent): number {
       return 128 + event.content.length * 2;
     case "processing_start":
     case "stream_start":
+    case "audio_processing_start":
       return 32;
+    case "audio":
+      return 64 + event.audio.length + event.text.length * 2;
     default:
       return 64 + JSON.stringify(event).length * 2;
   }

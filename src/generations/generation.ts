@@ -9,6 +9,7 @@ import type { ChatRunner, EngineRequest } from "../core/chat.ts";
 import type { Clock } from "../core/clock.ts";
 import { ChatError, type ErrorCode } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
+import type { SpeechStream } from "../core/speech.ts";
 import { errorMessage } from "../core/spawn.ts";
 import { ChunkCoalescer } from "./chunks.ts";
 import type { EventLog, GenerationStatus } from "./event_log.ts";
@@ -36,6 +37,17 @@ export interface GenerationSpec {
   onDisconnect: DisconnectPolicy;
   /** Door-side ids for the log line (`client_id`, the HTTP request id). */
   origin?: Record<string, string>;
+  /** Speak the reply: a speech stream fed with its text, each sentence logged as `audio`. */
+  speech?: (signal: AbortSignal) => SpeechStream;
+  /**
+   * Spoken input (WS `audio_input`): transcribed first; with `respond` the
+   * transcript is the user message of `request`, else the generation ends
+   * after `transcription`.
+   */
+  transcription?: {
+    run(signal: AbortSignal): Promise<{ text: string; language?: string }>;
+    respond: boolean;
+  };
 }
 
 /** A consumer of a generation's events: a socket, an HTTP response. */
@@ -151,8 +163,6 @@ export class Generation {
     let firstChunkMs: number | undefined;
     let text = "";
     let outcome = "stop";
-    this.#emit({ type: "processing_start" });
-    if (spec.stream) this.#emit({ type: "stream_start" });
     const chunks = new ChunkCoalescer((content) => {
       if (firstChunkMs === undefined) {
         firstChunkMs = performance.now() - started;
@@ -165,13 +175,42 @@ export class Generation {
       this.#emit(body);
     };
     const toolEvents = spec.stream && spec.toolEvents;
+    // Speech runs beside the text: sentences are spoken as they complete;
+    // `synthesis_complete` waits for the text's own end.
+    const speech = spec.speech?.(signal);
+    const textOver = Promise.withResolvers<void>();
+    const spoken = speech && this.#speak(speech, textOver.promise);
     try {
-      for await (const event of runner.run(spec.request, { signal })) {
+      let request: EngineRequest | undefined = spec.request;
+      if (spec.transcription) {
+        this.#emit({ type: "audio_processing_start" });
+        const heard = await spec.transcription.run(signal);
+        signal.throwIfAborted();
+        this.#emit({
+          type: "transcription",
+          text: heard.text,
+          ...(heard.language ? { language: heard.language } : {}),
+        });
+        if (!spec.transcription.respond) {
+          outcome = "transcribed";
+          metrics?.finish("stop");
+          request = undefined;
+        } else if (heard.text.trim() === "") {
+          throw new ChatError("empty_transcript", "Nothing was recognised in the audio");
+        } else {
+          request = { ...request, messages: [{ role: "user", content: heard.text }] };
+        }
+      }
+      if (request !== undefined) this.#emit({ type: "processing_start" });
+      if (request !== undefined && spec.stream) this.#emit({ type: "stream_start" });
+      const events = request === undefined ? [] : runner.run(request, { signal });
+      for await (const event of events) {
         switch (event.type) {
           case "delta":
             if (event.content.length === 0) break;
             text += event.content;
             if (spec.stream) chunks.push(event.content);
+            speech?.push(event.content);
             break;
           case "tool_call":
           case "tool_result":
@@ -190,6 +229,7 @@ export class Generation {
               ...(event.usage ? { usage: event.usage } : {}),
               ...conversation(spec),
             });
+            speech?.end();
             break;
           default: {
             const never: never = event;
@@ -198,6 +238,7 @@ export class Generation {
         }
       }
     } catch (err) {
+      speech?.abort();
       if (signal.aborted || (err instanceof ChatError && err.code === "cancelled")) {
         outcome = "cancelled";
         metrics?.finish("cancelled");
@@ -232,6 +273,10 @@ export class Generation {
       chunks.flush();
       metrics?.fail("internal_error"); // only when nothing above ended it (a no-op otherwise)
     }
+    // A reply that never got to its end (a transcription only, a failure) says nothing more.
+    speech?.end();
+    textOver.resolve();
+    if (spoken) await spoken;
     this.#finish();
     logger.info("generation", {
       request_id: spec.requestId,
@@ -244,6 +289,45 @@ export class Generation {
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
       subscribers: this.#subscribers.size,
       attached: this.#attachCount,
+      ...(speech ? { spoken_segments: speech.segments } : {}),
+    });
+  }
+
+  /**
+   * Logs each spoken sentence as an `audio` event, then — once the text is
+   * over too — `synthesis_complete`. Never rejects.
+   */
+  async #speak(speech: SpeechStream, textOver: Promise<void>): Promise<void> {
+    let error: { code: ErrorCode; message: string } | undefined;
+    try {
+      for await (const s of speech) {
+        this.#emit({
+          type: "audio",
+          segment: s.segment,
+          text: s.text,
+          format: s.format,
+          sampleRate: s.sample_rate,
+          audio: s.audio.toBase64(),
+        });
+      }
+    } catch (err) {
+      if (!speech.aborted) {
+        error = err instanceof ChatError
+          ? { code: err.code, message: err.message }
+          : { code: "audio_engine_error", message: "Speech synthesis failed" };
+        if (!(err instanceof ChatError)) {
+          this.#deps.logger.error("speech_failed", {
+            request_id: this.spec.requestId,
+            error: errorMessage(err),
+          });
+        }
+      }
+    }
+    await textOver;
+    this.#emit({
+      type: "synthesis_complete",
+      segments: speech.segments,
+      ...(error ? { error } : {}),
     });
   }
 

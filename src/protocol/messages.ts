@@ -46,8 +46,57 @@ export const TextMessage = z.object({
    * socket listens.
    */
   on_disconnect: z.enum(["continue", "cancel"]).optional(),
+  /**
+   * Speak the reply too: `true` (the personality's or the server's voice, WAV)
+   * or `{voice, format, speed}` → `audio_stream` per sentence, then
+   * `synthesis_complete`.
+   */
+  voice: z.union([
+    z.boolean(),
+    z.object({
+      voice: z.string().min(1).max(100).optional(),
+      format: z.enum(["wav", "mp3", "pcm"]).optional(),
+      speed: z.number().min(0.25).max(4).optional(),
+    }),
+  ]).optional(),
 });
 export type TextMessage = z.infer<typeof TextMessage>;
+
+/** The fields of `text_message` that `audio_input` also takes (the reply to the transcript). */
+const replyFields = TextMessage.omit({ type: true, content: true }).shape;
+
+/**
+ * Spoken input: transcribed (`audio_processing_start`, then
+ * `transcription_result`); with `respond: true` the transcript then runs as
+ * a `text_message` (same `request_id`). The original service's aliases
+ * `audio`, `audio_b64` and `data` are read as `audio_base64`.
+ */
+export const AudioInput = z.object({
+  ...replyFields,
+  type: z.literal("audio_input"),
+  /** The audio, base64 (a `data:…;base64,` prefix is allowed). */
+  audio_base64: z.string().min(1).optional(),
+  /** The original service's names for `audio_base64`. */
+  audio: z.string().min(1).optional(),
+  audio_b64: z.string().min(1).optional(),
+  data: z.string().min(1).optional(),
+  format: z.enum(["wav", "pcm16"]).default("wav"),
+  /** `pcm16` only (default 16,000); a WAV's header says its own. */
+  sample_rate: z.int().min(8000).max(48_000).optional(),
+  /** The spoken language, e.g. `en` (the offline engine knows US English only). */
+  language: z.string().min(2).max(16).optional(),
+  /**
+   * A hint for the recogniser, as `prompt` of `/v1/audio/transcriptions`
+   * (the offline engine takes a JSGF grammar: see docs/VOICE.md).
+   */
+  prompt: z.string().max(16_384).optional(),
+  /** Run the transcript as a `text_message` and answer it (default false: transcribe only). */
+  respond: z.boolean().optional(),
+}).refine(
+  (m) => (m.audio_base64 ?? m.audio ?? m.audio_b64 ?? m.data) !== undefined,
+  { message: "is required (base64 audio)", path: ["audio_base64"] },
+);
+export type AudioInput = z.infer<typeof AudioInput>;
 
 export const Cancel = z.object({
   type: z.literal("cancel"),
@@ -81,6 +130,7 @@ export const InboundMessage = z.discriminatedUnion("type", [
   Ping,
   GetStatus,
   TextMessage,
+  AudioInput,
   Cancel,
   Resume,
   Auth,
@@ -96,6 +146,7 @@ export const INBOUND_SCHEMAS: {
   ping: Ping,
   get_status: GetStatus,
   text_message: TextMessage,
+  audio_input: AudioInput,
   cancel: Cancel,
   resume: Resume,
   auth: Auth,
@@ -226,6 +277,38 @@ export const StreamSnapshot = z.object({
   /** The reply's text so far: replaces what the client had. */
   content: z.string(),
 });
+export const AudioProcessingStart = z.object({
+  type: z.literal("audio_processing_start"),
+  ...streamBase,
+  /** As on `processing_start`: resumes this reply after a reconnect. */
+  resume_token: z.string().optional(),
+});
+export const TranscriptionResult = z.object({
+  type: z.literal("transcription_result"),
+  ...streamBase,
+  text: z.string(),
+  language: z.string().optional(),
+});
+export const AudioStream = z.object({
+  type: z.literal("audio_stream"),
+  ...streamBase,
+  /** 1, 2, 3 … in speaking order. */
+  segment: z.number().int().min(1),
+  /** The sentence spoken (markdown removed). */
+  text: z.string(),
+  format: z.string(),
+  sample_rate: z.number().int(),
+  /** One complete file of `format` (raw samples for `pcm`), base64. */
+  audio: z.string(),
+});
+export const SynthesisComplete = z.object({
+  type: z.literal("synthesis_complete"),
+  ...streamBase,
+  /** `audio_stream` events sent. */
+  segments: z.number().int(),
+  /** When speech failed or stopped early (the text reply is unaffected). */
+  error: z.object({ message: z.string(), type: z.string(), code: z.string() }).optional(),
+});
 export const ServerShutdown = z.object({
   type: z.literal("server_shutdown"),
   ...outboundBase,
@@ -255,6 +338,10 @@ export const OutboundEvent = z.discriminatedUnion("type", [
   ToolResultEvent,
   ResumeOk,
   StreamSnapshot,
+  AudioProcessingStart,
+  TranscriptionResult,
+  AudioStream,
+  SynthesisComplete,
   ServerShutdown,
   ErrorEvent,
 ]);

@@ -28,6 +28,7 @@ import { API_VERSION } from "./openapi.ts";
 import { HTTP_ERROR_CODES } from "./rest/errors.ts";
 import { REST_ROUTES } from "./rest/mod.ts";
 import { startCluster } from "../cluster/mod.ts";
+import { createVoiceDoor } from "./voice_door.ts";
 
 export interface AppOptions {
   clock?: Clock;
@@ -106,6 +107,10 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     keys,
     generations,
     maxStreamsPerConnection: settings.ws.maxStreamsPerConnection,
+    voice: createVoiceDoor(services.voice, {
+      maxAudioBytes: settings.stt.maxAudioBytes,
+      personalities: services.engine.personalities,
+    }),
     useToolsDefault: settings.useToolsDefault,
     streamDefault: settings.streamDefault,
   });

@@ -14,7 +14,7 @@
  *   it; nothing after it is synthesised.
  */
 import { ChatError } from "../core/errors.ts";
-import type { SpeechFormat, TextToSpeech } from "../core/speech.ts";
+import type { SpeechFormat, SpeechStream, TextToSpeech } from "../core/speech.ts";
 import { type SegmenterOptions, SentenceSegmenter } from "./segmenter.ts";
 import { fixWavSizes } from "./wav.ts";
 

@@ -1,22 +1,8 @@
 import assert from "node:assert/strict";
 import { runServerExpectingExit, startServerProcess } from "../helpers/server_process.ts";
 import { TestClient } from "../helpers/ws_client.ts";
+import { hasPythonWebsockets, PYTHON } from "../helpers/python.ts";
 import { OpenAIMock, textReply } from "../helpers/openai_mock.ts";
-
-/** Debian's python3 with python3-websockets (installed by .ci/run). */
-export const PYTHON = "/usr/bin/python3";
-const hasPythonWebsockets = (() => {
-  try {
-    return new Deno.Command(PYTHON, {
-      args: ["-c", "import websockets"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 async function runPythonClient(
   url: string,
