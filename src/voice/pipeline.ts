@@ -46,7 +46,7 @@ export interface SpeechPipelineOptions {
 }
 
 /** See the module doc. */
-export class SpeechPipeline implements AsyncIterable<SpeechSegment> {
+export class SpeechPipeline implements SpeechStream {
   readonly #options: SpeechPipelineOptions;
   readonly #segmenter: SentenceSegmenter;
   readonly #abort = new AbortController();
