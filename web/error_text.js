@@ -38,6 +38,8 @@ export const ERROR_SENTENCES = Object.freeze({
   // Resumable generations and cluster mode (SPEC §9, §10)
   resume_unavailable:
     "The connection was lost and this reply can no longer be resumed. If it finished, it is saved in the conversation's memory.",
+  empty_transcript:
+    "No speech was recognised in the recording. Try again, closer to the microphone.",
   too_many_subscribers:
     "Too many windows are following this reply at once. Close one and try again.",
   stream_lost: "The server that was writing this reply went away. What arrived is shown.",

@@ -50,6 +50,7 @@ Deno.test("createHttpHandler() serves the public status routes without a port", 
       const types = (schema: { oneOf?: { properties: { type: { const: string } } }[] }) =>
         schema.oneOf!.map((s) => s.properties.type.const);
       assert.deepEqual(types(body.inbound).sort(), [
+        "audio_input",
         "auth",
         "cancel",
         "get_status",

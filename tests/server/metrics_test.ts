@@ -247,6 +247,7 @@ Deno.test("label sets stay bounded under hostile message types, paths and method
     assert.deepEqual(
       labelValues(many, "yychat_ws_messages_total", "type"),
       new Set([
+        "audio_input",
         "auth",
         "cancel",
         "get_status",
