@@ -147,34 +147,45 @@ Deno.test("main.ts reports an unusable MCP config file clearly and exits 1", asy
 Deno.test({
   name: "main.ts: an independent Python client drops its socket mid-reply and resumes it",
   ignore: !hasPythonWebsockets,
-  async fn() {
+  async fn(t) {
     const mock = await OpenAIMock.start();
     const words = Array.from({ length: 30 }, (_, i) => `word${i} `);
-    mock.enqueue(textReply(words.join(""), { chunkDelayMs: 30 }));
     const server = await startServerProcess({
       OPENAI_BASE_URL: mock.baseUrl,
       OPENAI_API_KEY: "sk-test-provider",
     });
     try {
-      const out = await new Deno.Command(PYTHON, {
-        args: [new URL("../fixtures/resume_client.py", import.meta.url).pathname, server.ws],
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(30_000),
-      }).output();
-      assert.ok(out.success, new TextDecoder().decode(out.stderr));
-      const { first, second } = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-        first: Record<string, unknown>[];
-        second: Record<string, unknown>[];
-      };
-      assert.equal(second[0]!.type, "resume_ok");
-      const end = second.at(-1)!;
-      assert.equal(end.type, "stream_end");
-      const chunks = [...first, ...second.slice(1)].filter((e) => e.type === "stream_chunk");
-      const seqs = chunks.map((e) => Number(e.seq));
-      assert.deepEqual(seqs, [...new Set(seqs)].sort((a, b) => a - b), "no chunk twice");
-      assert.equal(chunks.map((e) => e.content).join(""), end.full_content, "no chunk lost");
-      assert.equal(end.full_content, words.join(""));
+      for (const mode of ["clean", "abrupt"]) {
+        await t.step(`${mode} disconnect`, async () => {
+          mock.enqueue(
+            textReply(words.join(""), { chunkDelayMs: 30 }),
+            textReply(words.join(""), { chunkDelayMs: 1 }),
+          );
+          const out = await new Deno.Command(PYTHON, {
+            args: [
+              new URL("../fixtures/resume_client.py", import.meta.url).pathname,
+              server.ws,
+              mode,
+            ],
+            stdout: "piped",
+            stderr: "piped",
+            signal: AbortSignal.timeout(30_000),
+          }).output();
+          assert.ok(out.success, new TextDecoder().decode(out.stderr));
+          const { first, second, undisturbed } = JSON.parse(
+            new TextDecoder().decode(out.stdout),
+          ) as Record<string, Record<string, unknown>[]>;
+          assert.equal(second![0]!.type, "resume_ok");
+          const resumed = [...first!, ...second!.slice(1)];
+          const seqs = resumed.map((e) => Number(e.seq));
+          assert.deepEqual(seqs, seqs.map((_, i) => i + 1), "no seq missing, none twice");
+          const text = (events: Record<string, unknown>[]) =>
+            events.filter((e) => e.type === "stream_chunk").map((e) => e.content).join("");
+          assert.equal(text(resumed), text(undisturbed!), "what an undisturbed client got");
+          assert.equal(resumed.at(-1)!.full_content, undisturbed!.at(-1)!.full_content);
+          assert.equal(text(resumed), words.join(""));
+        });
+      }
     } finally {
       assert.equal(await server.stop(), 0);
       await mock.close();
