@@ -196,7 +196,7 @@ export class GenerationRegistry {
       const read = await this.#opts.log.read(key, request.afterSeq);
       if (read === undefined || read.status !== "done") throw unavailable(request.requestId);
       const replay = new Replay(subscriber, request.afterSeq);
-      replay.release(read, record.stream);
+      await replay.release(read, record.stream);
       replay.finished();
       return {
         attachment: attachmentOf(undefined, replay, request.requestId),
@@ -222,7 +222,7 @@ export class GenerationRegistry {
       generation.detach(replay, "leave");
       throw unavailable(request.requestId);
     }
-    if (!replay.release(read, record.stream)) generation.detach(replay, "disconnect");
+    if (!await replay.release(read, record.stream)) generation.detach(replay, "disconnect");
     return { attachment: attachmentOf(generation, replay), recovered: read.recovered };
   }
 

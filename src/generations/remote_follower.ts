@@ -52,7 +52,7 @@ export class RemoteFollower {
       this.stop();
       return false;
     }
-    if (!replay.release(read, record.stream)) {
+    if (!await replay.release(read, record.stream)) {
       this.stop();
       return true;
     }

@@ -9,6 +9,9 @@ import type { GenerationEvent } from "./events.ts";
 import type { Subscriber } from "./generation.ts";
 import type { ResumeInfo, ResumeSubscriber } from "./registry.ts";
 
+/** Events replayed before yielding to the event loop. */
+const REPLAY_SLICE = 64;
+
 export class Replay implements Subscriber {
   readonly #inner: ResumeSubscriber;
   #lastSeq: number;
@@ -55,8 +58,14 @@ export class Replay implements Subscriber {
     this.#inner.finished?.();
   }
 
-  /** Delivers the replay, then what arrived meanwhile; false when the subscriber gave up. */
-  release(read: LogRead, stream: boolean): boolean {
+  /**
+   * Delivers the replay, then what arrived meanwhile; false when the
+   * subscriber gave up. A long replay goes out in slices with a macrotask
+   * between them, so its first events reach the socket at once instead of
+   * after the whole log was serialised; live events keep buffering until the
+   * replay is through, so the order holds.
+   */
+  async release(read: LogRead, stream: boolean): Promise<boolean> {
     const info: ResumeInfo = {
       recovered: read.recovered,
       status: read.status === "done" ? "done" : "running",
@@ -69,11 +78,20 @@ export class Replay implements Subscriber {
       this.#lastSeq = Math.max(this.#lastSeq, read.snapshot.seq);
     }
     this.#inner.resumed(info);
-    const buffered = this.#buffer ?? [];
-    this.#buffer = undefined;
-    for (const event of [...read.events, ...buffered]) {
-      if (!this.#deliver(event)) return false;
+    let pending = read.events;
+    let next = 0;
+    for (let sent = 0;; sent++) {
+      if (next === pending.length) {
+        // Then what arrived while replaying; switching to live happens with no await in between.
+        if (this.#buffer!.length === 0) break;
+        pending = this.#buffer!;
+        this.#buffer = [];
+        next = 0;
+      }
+      if (!this.#deliver(pending[next++]!)) return false;
+      if (sent % REPLAY_SLICE === REPLAY_SLICE - 1) await new Promise((r) => setTimeout(r, 0));
     }
+    this.#buffer = undefined;
     if (this.#finishedEarly) this.finished();
     return true;
   }
