@@ -13,7 +13,7 @@
  * Phases (each round runs every phase; inside a phase the targets take turns
  * in an order that rotates from round to round):
  * 1. `nonstream`: 32 concurrent closed-loop clients, non-streaming
- *    completions → requests/s, and the gateway's CPU per request;
+ *    completions of 8 words → requests/s, and the gateway's CPU per request;
  * 2. `stream`: 8 concurrent clients reading 200-chunk SSE streams → streams/s
  *    and the gateway's CPU per stream (÷ 200 = per chunk);
  * 3. `latency`: one request at a time, the targets interleaved sample by
@@ -141,7 +141,7 @@ const CHAT_BODY = (content: string, stream: boolean) =>
     ...(stream ? { stream: true } : {}),
   });
 const NONSTREAM_BODY = CHAT_BODY("hi", false);
-const STREAM_BODY = CHAT_BODY("hi", true);
+const STREAM_BODY = CHAT_BODY("long", true);
 const PACED_BODY = CHAT_BODY("paced", true);
 const DONE = new TextEncoder().encode("[DONE]");
 
@@ -378,14 +378,16 @@ async function runRound(round: number, targets: Target[], o: BenchOptions): Prom
       out.push({ round, phase: "stream", target: t.name, ...r });
     }
   }
-  for (const [phase, n, once] of [
-    ["latency", o.latencySamples, async (t: Target) => {
-      const t0 = performance.now();
-      await completeOnce(t);
-      return performance.now() - t0;
-    }],
-    ["first_chunk", o.firstChunkSamples, (t: Target) => streamOnce(t, true)],
-  ] as const) {
+  for (
+    const [phase, n, once] of [
+      ["latency", o.latencySamples, async (t: Target) => {
+        const t0 = performance.now();
+        await completeOnce(t);
+        return performance.now() - t0;
+      }],
+      ["first_chunk", o.firstChunkSamples, (t: Target) => streamOnce(t, true)],
+    ] as const
+  ) {
     if (!want(phase)) continue;
     const samples = new Map<TargetName, number[]>(targets.map((t) => [t.name, []]));
     // Warm each connection pool first.

@@ -5,12 +5,14 @@
  * (`SERVER_PORT`, default 9810) so its CPU is never counted as a gateway's.
  *
  * The reply is chosen by the last message's `content`, so it is the same
- * whatever a gateway adds in front (a system prompt, history):
- * - `"paced"` (streaming): the role chunk and one word, a
+ * whatever a gateway adds in front (a system prompt, history), and it is the
+ * same text streamed (`stream: true`: one SSE chunk per word, all at once)
+ * or not (one JSON completion):
+ * - `"long"`: {@linkcode STREAM_CHUNKS} words;
+ * - `"paced"` (streaming only): the role chunk and one word, a
  *   {@linkcode PACED_PAUSE_MS} pause, then the other
  *   {@linkcode STREAM_CHUNKS}` - 1` words, finish, usage and `[DONE]`;
- * - anything else: {@linkcode STREAM_CHUNKS} one-word chunks at once when
- *   `stream: true`, else one JSON completion of {@linkcode SHORT_WORDS} words.
+ * - anything else: {@linkcode SHORT_WORDS} words.
  *
  * `deno run --allow-net --allow-env bench/instant_mock.ts`
  */
@@ -54,33 +56,41 @@ const ROLE_CHUNK = sseChunk({
     finish_reason: null,
   }],
 });
-const TAIL = sseChunk({ choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }] }) +
-  sseChunk({
-    choices: [],
-    usage: {
-      prompt_tokens: 10,
-      completion_tokens: STREAM_CHUNKS,
-      total_tokens: 10 + STREAM_CHUNKS,
-    },
-  }) + "data: [DONE]\n\n";
+function tail(words: number): string {
+  return sseChunk({ choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }] }) +
+    sseChunk({
+      choices: [],
+      usage: { prompt_tokens: 10, completion_tokens: words, total_tokens: 10 + words },
+    }) + "data: [DONE]\n\n";
+}
 
-const STREAM_BODY = encoder.encode(ROLE_CHUNK + wordChunk().repeat(STREAM_CHUNKS) + TAIL);
+function sseBody(words: number): Uint8Array<ArrayBuffer> {
+  return encoder.encode(ROLE_CHUNK + wordChunk().repeat(words) + tail(words));
+}
+
+function jsonBody(words: number): Uint8Array<ArrayBuffer> {
+  return encoder.encode(JSON.stringify({
+    id: "chatcmpl-instant",
+    object: "chat.completion",
+    created: 1,
+    model: MODEL,
+    system_fingerprint: "fp_instant",
+    choices: [{
+      index: 0,
+      message: { role: "assistant", content: WORD.repeat(words), refusal: null },
+      logprobs: null,
+      finish_reason: "stop",
+    }],
+    usage: { prompt_tokens: 10, completion_tokens: words, total_tokens: 10 + words },
+  }));
+}
+
+const LONG_SSE = sseBody(STREAM_CHUNKS);
+const SHORT_SSE = sseBody(SHORT_WORDS);
+const LONG_JSON = jsonBody(STREAM_CHUNKS);
+const SHORT_JSON = jsonBody(SHORT_WORDS);
 const PACED_HEAD = encoder.encode(ROLE_CHUNK + wordChunk());
-const PACED_REST = encoder.encode(wordChunk().repeat(STREAM_CHUNKS - 1) + TAIL);
-const JSON_BODY = encoder.encode(JSON.stringify({
-  id: "chatcmpl-instant",
-  object: "chat.completion",
-  created: 1,
-  model: MODEL,
-  system_fingerprint: "fp_instant",
-  choices: [{
-    index: 0,
-    message: { role: "assistant", content: WORD.repeat(SHORT_WORDS), refusal: null },
-    logprobs: null,
-    finish_reason: "stop",
-  }],
-  usage: { prompt_tokens: 10, completion_tokens: SHORT_WORDS, total_tokens: 10 + SHORT_WORDS },
-}));
+const PACED_REST = encoder.encode(wordChunk().repeat(STREAM_CHUNKS - 1) + tail(STREAM_CHUNKS));
 
 const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -101,8 +111,11 @@ export async function handle(req: Request): Promise<Response> {
   // deno-lint-ignore no-explicit-any
   const body: any = await req.json();
   const last = body?.messages?.at?.(-1)?.content;
-  if (body?.stream !== true) return new Response(JSON_BODY, { headers: JSON_HEADERS });
-  if (last !== "paced") return new Response(STREAM_BODY, { headers: SSE_HEADERS });
+  const long = last === "long" || last === "paced";
+  if (body?.stream !== true) {
+    return new Response(long ? LONG_JSON : SHORT_JSON, { headers: JSON_HEADERS });
+  }
+  if (last !== "paced") return new Response(long ? LONG_SSE : SHORT_SSE, { headers: SSE_HEADERS });
   let timer: ReturnType<typeof setTimeout> | undefined;
   return new Response(
     new ReadableStream<Uint8Array>({
