@@ -13,6 +13,7 @@
 import type { EngineRequest } from "../src/core/chat.ts";
 import { ChatError } from "../src/core/errors.ts";
 import type { GenerationRegistry } from "../src/generations/mod.ts";
+import { pickGenerationParams } from "../src/protocol/generation_params.ts";
 import type { TextMessage } from "../src/protocol/messages.ts";
 import type { ConnectionContext, Handler } from "../src/router/router.ts";
 import { WsSubscriber } from "./ws_subscriber.ts";
@@ -54,6 +55,11 @@ export class TextMessageHandler implements Handler<TextMessage> {
     };
     if (msg.conversation_id != null) request.conversationId = msg.conversation_id;
     if (msg.personality_id) request.personalityId = msg.personality_id;
+    const params = pickGenerationParams(msg);
+    for (const _ in params) {
+      request.params = params;
+      break;
+    }
 
     let subscriber: WsSubscriber | undefined;
     const { attachment } = this.#opts.generations.start({

@@ -153,25 +153,34 @@ export class Generation {
     let outcome = "stop";
     this.#emit({ type: "processing_start" });
     if (spec.stream) this.#emit({ type: "stream_start" });
-    const chunks = new ChunkCoalescer((content) => {
+    const chunks = new ChunkCoalescer((chunk) => {
       if (firstChunkMs === undefined) {
         firstChunkMs = performance.now() - started;
         metrics?.firstChunk();
       }
-      this.#emit({ type: "chunk", content });
+      this.#emit({ type: "chunk", ...chunk });
     }, maxChunkChars);
     const end = (body: Extract<EventBody, { type: "end" }>) => {
       chunks.flush();
       this.#emit(body);
     };
     const toolEvents = spec.stream && spec.toolEvents;
+    // The engine asks the provider for a stream only when the client reads one.
+    const request = spec.request.stream === spec.stream
+      ? spec.request
+      : { ...spec.request, stream: spec.stream };
     try {
-      for await (const event of runner.run(spec.request, { signal })) {
+      for await (const event of runner.run(request, { signal })) {
         switch (event.type) {
           case "delta":
-            if (event.content.length === 0) break;
             text += event.content;
-            if (spec.stream) chunks.push(event.content);
+            if (
+              spec.stream &&
+              (event.content.length > 0 || event.refusal !== undefined ||
+                event.logprobs !== undefined)
+            ) {
+              chunks.push(event.content, event.refusal, event.logprobs);
+            }
             break;
           case "tool_call":
           case "tool_result":
@@ -189,6 +198,11 @@ export class Generation {
               model: event.model,
               ...(event.usage ? { usage: event.usage } : {}),
               ...conversation(spec),
+              ...(event.toolCalls ? { toolCalls: event.toolCalls } : {}),
+              ...(event.refusal !== undefined ? { refusal: event.refusal } : {}),
+              ...(event.logprobs ? { logprobs: event.logprobs } : {}),
+              ...(event.systemFingerprint ? { systemFingerprint: event.systemFingerprint } : {}),
+              ...(event.serviceTier ? { serviceTier: event.serviceTier } : {}),
             });
             break;
           default: {
@@ -222,10 +236,17 @@ export class Generation {
         outcome = `error:${code}`;
         metrics?.fail(code);
         chunks.flush();
+        const upstream = internal ? undefined : err as ChatError;
         this.#emit({
           type: "error",
           code,
           message: internal ? "Internal error while generating the reply" : errorMessage(err),
+          ...(upstream?.status === undefined ? {} : { status: upstream.status }),
+          ...(upstream?.retryAfterSeconds === undefined
+            ? {}
+            : { retryAfterSeconds: upstream.retryAfterSeconds }),
+          ...(upstream?.param === undefined ? {} : { param: upstream.param }),
+          ...(upstream?.upstreamCode === undefined ? {} : { upstreamCode: upstream.upstreamCode }),
         });
       }
     } finally {

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { FINISH_REASONS } from "../core/chat.ts";
 import type { ErrorCode, ErrorType } from "../core/errors.ts";
 import { ConversationId, RequestId } from "../core/ids.ts";
+import { generationParamsShape } from "./generation_params.ts";
 
 const requestId = RequestId;
 
@@ -46,6 +47,12 @@ export const TextMessage = z.object({
    * socket listens.
    */
   on_disconnect: z.enum(["continue", "cancel"]).optional(),
+  /**
+   * Generation parameters, the same as the REST chat completion's and
+   * validated by the same schema: `model`, `temperature`, `top_p`,
+   * `max_tokens`, `max_completion_tokens`, `stop`, `seed`, `response_format`.
+   */
+  ...generationParamsShape,
 });
 export type TextMessage = z.infer<typeof TextMessage>;
 

@@ -31,15 +31,20 @@ export function errorResponse(
     type?: HttpErrorType;
     code?: string | null;
     param?: string | null;
+    /** The model provider's own code, when the error is the provider's (`upstream_code`). */
+    upstreamCode?: string | null;
     headers?: HeadersInit;
   } = {},
 ): Response {
   const type = options.type ?? defaultType(status);
-  const response = json(
-    { error: { message, type, param: options.param ?? null, code: options.code ?? null } },
-    status,
-    options.headers,
-  );
+  const error: Record<string, unknown> = {
+    message,
+    type,
+    param: options.param ?? null,
+    code: options.code ?? null,
+  };
+  if (options.upstreamCode) error.upstream_code = options.upstreamCode;
+  const response = json({ error }, status, options.headers);
   if (options.code) ERROR_CODE_OF.set(response, options.code);
   return response;
 }

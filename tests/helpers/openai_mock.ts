@@ -308,11 +308,7 @@ export class OpenAIMock {
           finish();
           return new Response(null, { status: 499 });
         }
-        if (!stream) {
-          record.completed = true;
-          finish();
-          return Response.json(this.#assemble(next));
-        }
+        if (!stream) return this.#json(next, record, life, finish, markAborted);
         return this.#sse(next, record, life, finish, markAborted);
     }
   }
@@ -414,6 +410,43 @@ export class OpenAIMock {
     });
   }
 
+  /**
+   * A non-streaming answer. It takes as long as its stream would (its
+   * pauses): the headers go out at once and the JSON body when the time is
+   * up, so a client that hangs up meanwhile is seen (the body is cancelled).
+   */
+  #json(
+    reply: MockReply,
+    record: RecordedRequest,
+    life: AbortController,
+    finish: () => void,
+    markAborted: () => void,
+  ): Response {
+    const bytes = new TextEncoder().encode(JSON.stringify(this.#assemble(reply)));
+    const waitMs = streamDurationMs(reply);
+    if (waitMs === 0) {
+      record.completed = true;
+      finish();
+      return new Response(bytes, { headers: { "content-type": "application/json" } });
+    }
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        await sleep(waitMs, life.signal);
+        if (!life.signal.aborted) {
+          controller.enqueue(bytes);
+          record.completed = true;
+          controller.close();
+        }
+        finish();
+      },
+      cancel() {
+        markAborted();
+        life.abort();
+      },
+    });
+    return new Response(body, { headers: { "content-type": "application/json" } });
+  }
+
   /** The non-streaming completion equivalent of a scripted stream. */
   #assemble(reply: MockReply): Record<string, unknown> {
     let content = "";
@@ -447,6 +480,17 @@ export class OpenAIMock {
       ...(usage ? { usage } : {}),
     };
   }
+}
+
+/** How long the streamed form of `reply` takes to send: its pauses. */
+function streamDurationMs(reply: MockReply): number {
+  let ms = 0;
+  let steps = 0;
+  for (const ev of reply.events) {
+    if (ev.type === "delay") ms += ev.ms;
+    else steps++;
+  }
+  return ms + (reply.chunkDelayMs ?? 0) * Math.max(0, steps - 1);
 }
 
 /** The path of the first `tools[i].function.name` OpenAI would refuse, if any. */
