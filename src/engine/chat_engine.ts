@@ -135,10 +135,11 @@ export class ChatEngine {
    */
   async *run(request: EngineRequest, { signal }: RunOptions): AsyncGenerator<EngineEvent> {
     const personality = this.#personalities.get(request.personalityId);
-    const own = new AbortController();
-    const runSignal = AbortSignal.any([signal, own.signal]);
     try {
-      yield* this.#run(request, personality, runSignal);
+      // Stopping early needs no signal of its own: `return()` closes the
+      // provider's iterator (its body is cancelled), and tool calls only run
+      // between two yields, so none is running when iteration stops.
+      yield* this.#run(request, personality, signal);
     } catch (err) {
       if (signal.aborted) {
         throw new ChatError("cancelled", "The request was cancelled", { cause: err });
@@ -153,8 +154,6 @@ export class ChatEngine {
         `Chat engine failed: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
       );
-    } finally {
-      own.abort();
     }
   }
 

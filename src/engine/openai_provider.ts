@@ -94,6 +94,7 @@ export class OpenAIProvider implements Provider {
   readonly #url: string;
   readonly #headers: Record<string, string>;
   readonly #fetch: typeof fetch;
+  readonly #watchdog: Watchdog;
 
   constructor(options: OpenAIProviderOptions) {
     this.model = options.model;
@@ -106,6 +107,7 @@ export class OpenAIProvider implements Provider {
       ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
     };
     this.#fetch = options.fetch ?? fetch;
+    this.#watchdog = new Watchdog(options.timeoutMs);
   }
 
   async *complete(
@@ -115,7 +117,7 @@ export class OpenAIProvider implements Provider {
     signal.throwIfAborted();
     const stream = request.stream !== false;
     const body = JSON.stringify(this.#body(request, stream));
-    const call = new Call(signal, this.#options.timeoutMs);
+    const call = new Call(signal, this.#options.timeoutMs, this.#watchdog);
     try {
       const response = await this.#send(body, call);
       if (response.body === null) throw new ChatError("upstream_error", "Provider sent no body");
@@ -372,26 +374,67 @@ export class OpenAIProvider implements Provider {
 }
 
 /**
- * One provider call's abort and timers: the caller's signal, the wait for
- * headers, and the silence between reads. One controller aborts the fetch
- * for all three, and the idle bound is a deadline checked by one timer
- * rather than a timer re-armed per read.
+ * One timer for all the calls of a provider: every quarter of the timeout
+ * (at most a second) it checks each running call, instead of a timer armed
+ * and cleared per request and re-armed per read. A timeout therefore fires
+ * between one and one and a quarter timeouts after the silence began. The
+ * timer runs only while calls do.
+ */
+class Watchdog {
+  readonly #calls = new Set<Call>();
+  readonly #periodMs: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(timeoutMs: number) {
+    this.#periodMs = Math.max(5, Math.min(1000, timeoutMs / 4));
+  }
+
+  watch(call: Call): void {
+    this.#calls.add(call);
+    this.#timer ??= setInterval(this.#sweep, this.#periodMs);
+  }
+
+  unwatch(call: Call): void {
+    this.#calls.delete(call);
+    if (this.#calls.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  readonly #sweep = (): void => {
+    const now = performance.now();
+    for (const call of this.#calls) call.check(now);
+  };
+}
+
+/**
+ * One provider call's abort and timeouts: the caller's signal, the wait for
+ * headers, and the silence between reads, all aborting one controller.
+ * Reads only count themselves; the provider's {@linkcode Watchdog} decides
+ * when silence has lasted too long.
  */
 class Call {
   readonly #caller: AbortSignal;
   readonly #timeoutMs: number;
+  readonly #watchdog: Watchdog;
   #controller = new AbortController();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #deadlineMs = Infinity;
+  /** `quiet`: nothing is timed (between attempts, or yychat itself is busy). */
+  #phase: "headers" | "body" | "quiet" = "quiet";
+  #reads = 0;
+  #seenReads = 0;
+  #sinceMs = 0;
   #headersTimedOut = false;
   /** The provider went silent past the timeout while a body was read. */
   idleTimedOut = false;
   readonly #onCallerAbort = () => this.#controller.abort();
 
-  constructor(caller: AbortSignal, timeoutMs: number) {
+  constructor(caller: AbortSignal, timeoutMs: number, watchdog: Watchdog) {
     this.#caller = caller;
     this.#timeoutMs = timeoutMs;
+    this.#watchdog = watchdog;
     caller.addEventListener("abort", this.#onCallerAbort, { once: true });
+    watchdog.watch(this);
   }
 
   get signal(): AbortSignal {
@@ -409,16 +452,12 @@ class Call {
   /** Bounds the wait for the next response's headers. */
   armHeaders(): void {
     this.#headersTimedOut = false;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#headersTimedOut = true;
-      this.#controller.abort();
-    }, this.#timeoutMs);
+    this.#phase = "headers";
+    this.#sinceMs = performance.now();
   }
 
   disarm(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#phase = "quiet";
   }
 
   /** A fresh controller for the next attempt (the last one was aborted by a timeout). */
@@ -426,28 +465,30 @@ class Call {
     if (this.#controller.signal.aborted) this.#controller = new AbortController();
   }
 
-  /** Starts (or extends) the bound on silence while a body is read. */
+  /** A sign of life while a body is read (every read counts, comments too). */
   readonly armIdle = (): void => {
-    this.#deadlineMs = performance.now() + this.#timeoutMs;
-    this.#timer ??= setTimeout(this.#onIdleTimer, this.#timeoutMs);
+    this.#reads++;
+    this.#phase = "body";
   };
 
   /** Stops counting silence (yychat, not the provider, is busy). */
   pauseIdle(): void {
-    this.#deadlineMs = Infinity;
+    this.#phase = "quiet";
   }
 
-  readonly #onIdleTimer = (): void => {
-    this.#timer = undefined;
-    if (this.#deadlineMs === Infinity) return;
-    const left = this.#deadlineMs - performance.now();
-    if (left > 0) {
-      this.#timer = setTimeout(this.#onIdleTimer, left);
+  /** Called by the watchdog: aborts the call once it was silent for the timeout. */
+  check(now: number): void {
+    if (this.#phase === "quiet" || this.#reads !== this.#seenReads) {
+      this.#seenReads = this.#reads;
+      this.#sinceMs = now;
       return;
     }
-    this.idleTimedOut = true;
+    if (now - this.#sinceMs < this.#timeoutMs) return;
+    if (this.#phase === "headers") this.#headersTimedOut = true;
+    else this.idleTimedOut = true;
+    this.#phase = "quiet";
     this.#controller.abort();
-  };
+  }
 
   /** Waits `ms` unless the caller cancels first. */
   sleep(ms: number): Promise<void> {
@@ -464,10 +505,9 @@ class Call {
     });
   }
 
-  /** Releases the timers and the caller's listener. */
+  /** Stops watching and releases the caller's listener. */
   end(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#watchdog.unwatch(this);
     this.#caller.removeEventListener("abort", this.#onCallerAbort);
   }
 }

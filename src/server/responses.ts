@@ -11,8 +11,14 @@ export function errorCodeOf(response: Response): string | undefined {
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
+  if (headers === undefined) {
+    return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+  }
+  if (!(headers instanceof Headers) && !Array.isArray(headers)) {
+    return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+  }
   const h = new Headers(JSON_HEADERS);
-  if (headers) new Headers(headers).forEach((v, k) => h.set(k, v));
+  new Headers(headers).forEach((v, k) => h.set(k, v));
   return new Response(JSON.stringify(body), { status, headers: h });
 }
 

@@ -29,7 +29,7 @@ import { RequestId } from "../../core/ids.ts";
 import type { GenerationEvent } from "../../generations/mod.ts";
 import { json } from "../responses.ts";
 import { HttpError, toHttpError } from "./errors.ts";
-import { EventQueue } from "./event_queue.ts";
+import { EventQueue, FinalEvent } from "./event_queue.ts";
 import { readJsonBody, validate } from "./request_body.ts";
 import type { RouteContext } from "./route.ts";
 import { ChatCompletionRequest, type ChatMessageIn, OWNED_FIELDS, ResumeQuery } from "./schemas.ts";
@@ -58,7 +58,9 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
   if (body.conversation_id != null) request.conversationId = body.conversation_id;
   if (body.personality_id != null) request.personalityId = body.personality_id;
   const id = `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`;
-  const queue = new EventQueue(settings.ws.maxBufferedBytes);
+  // A stream is read at the client's pace from a bounded queue; a single
+  // answer needs only the generation's terminal event.
+  const queue = stream ? new EventQueue(settings.ws.maxBufferedBytes) : new FinalEvent();
   const { attachment, resumeToken } = generations.start({
     requestId: id,
     principal: ctx.namespace,
@@ -79,7 +81,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
   ctx.req.signal.addEventListener("abort", onHangUp, { once: true });
   let first: GenerationEvent | undefined;
   try {
-    first = await (stream ? queue.first() : lastEvent(queue));
+    first = await (queue instanceof EventQueue ? queue.first() : queue.result);
   } finally {
     ctx.req.signal.removeEventListener("abort", onHangUp);
   }
@@ -104,7 +106,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
     return json(completion(first, meta), 200, headers);
   }
   const finish = ctx.deferLog();
-  return sseResponse(sseEvents(queue, meta, ctx.deps.metrics), {
+  return sseResponse(sseEvents(queue as EventQueue, meta, ctx.deps.metrics), {
     keepAliveMs: settings.sseKeepAliveMs,
     onCancel: onHangUp,
     onEnd: (outcome) => finish({ stream: true, outcome }),
@@ -151,15 +153,6 @@ export async function resumeCompletionStream(ctx: RouteContext): Promise<Respons
     onEnd: (outcome) => finish({ stream: true, outcome }),
     headers: { "x-yychat-request-id": requestId },
   });
-}
-
-/** The terminal event of a non-streaming generation. */
-async function lastEvent(queue: EventQueue): Promise<GenerationEvent | undefined> {
-  let last: GenerationEvent | undefined;
-  for (let e = await queue.next(); e !== undefined; e = await queue.next()) {
-    if (e.type === "end" || e.type === "error") last = e;
-  }
-  return last;
 }
 
 /** The HTTP error for a generation that failed before any output (or vanished). */
