@@ -72,3 +72,52 @@ export async function* sseData(
 ): AsyncGenerator<string> {
   for await (const batch of sseBatches(body, options)) yield* batch;
 }
+
+const FAST_HEAD = '"choices":[{"index":0,"delta":{"content":"';
+const FAST_TAILS = [
+  ',"logprobs":null,"finish_reason":null}]}',
+  ',"finish_reason":null}]}',
+  ',"logprobs":null,"finish_reason":null}],"usage":null}',
+  ',"finish_reason":null}],"usage":null}',
+];
+
+/**
+ * The text of a chunk that carries nothing but text — the great majority of
+ * a stream — read without parsing the whole chunk; `undefined` for any other
+ * chunk (the caller parses it). Only compact JSON in OpenAI's shape
+ * qualifies: one choice, index 0, a delta with only `content`, no log
+ * probabilities, no finish reason, nothing after the choices but a null
+ * `usage`, and no usage or error before them. Quotes inside JSON strings are
+ * escaped, so nothing looked for can be faked by the text itself.
+ */
+export function plainContentDelta(data: string): string | undefined {
+  const head = data.indexOf(FAST_HEAD);
+  if (head < 0) return undefined;
+  const start = head + FAST_HEAD.length;
+  let end = data.indexOf('"', start);
+  let escaped = false;
+  while (end >= 0) {
+    // A quote preceded by an odd number of backslashes is inside the string.
+    let backslashes = 0;
+    for (let i = end - 1; i >= start && data.charCodeAt(i) === 92; i--) backslashes++;
+    if (backslashes % 2 === 0) break;
+    escaped = true;
+    end = data.indexOf('"', end + 1);
+  }
+  if (end < 0 || data.charCodeAt(end + 1) !== 125 /* } */) return undefined;
+  const rest = data.length - end - 2;
+  let tailed = false;
+  for (const tail of FAST_TAILS) {
+    if (tail.length === rest && data.startsWith(tail, end + 2)) {
+      tailed = true;
+      break;
+    }
+  }
+  if (!tailed) return undefined;
+  if (data.lastIndexOf('"usage":{', head) >= 0 || data.lastIndexOf('"error":', head) >= 0) {
+    return undefined;
+  }
+  const literal = data.slice(start, end);
+  if (!escaped && literal.indexOf("\\") < 0) return literal;
+  return JSON.parse(`"${literal}"`) as string;
+}

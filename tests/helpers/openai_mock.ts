@@ -24,8 +24,10 @@
 
 /** One step of a scripted answer. Each non-`delay` step is one SSE chunk. */
 export type MockEvent =
-  /** `choices[0].delta.content` */
-  | { type: "text"; content: string }
+  /** `choices[0].delta.content`, with `choices[0].logprobs.content` when given. */
+  | { type: "text"; content: string; logprobs?: unknown[] }
+  /** `choices[0].delta.refusal` */
+  | { type: "refusal"; content: string }
   /** One `choices[0].delta.tool_calls[0]` entry; omit fields to test partial deltas. */
   | {
     type: "tool_call";
@@ -49,6 +51,8 @@ export interface MockUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details?: Record<string, number>;
+  completion_tokens_details?: Record<string, number>;
 }
 
 /** A scripted answer: a successful completion built from events. */
@@ -61,6 +65,10 @@ export interface MockReply {
   omitDone?: boolean;
   /** Pause before sending the response headers. */
   headerDelayMs?: number;
+  /** `system_fingerprint` of every chunk (and of the completion). */
+  systemFingerprint?: string;
+  /** `service_tier` of every chunk (and of the completion). */
+  serviceTier?: string;
 }
 
 /** A scripted HTTP error with OpenAI's error body. */
@@ -324,10 +332,13 @@ export class OpenAIMock {
     const created = Math.floor(Date.now() / 1000);
     const model = this.model;
     const encoder = new TextEncoder();
+    const meta: Record<string, unknown> = {};
+    if (reply.systemFingerprint) meta.system_fingerprint = reply.systemFingerprint;
+    if (reply.serviceTier) meta.service_tier = reply.serviceTier;
     const chunk = (extra: Record<string, unknown>) =>
       encoder.encode(
         `data: ${
-          JSON.stringify({ id, object: "chat.completion.chunk", created, model, ...extra })
+          JSON.stringify({ id, object: "chat.completion.chunk", created, model, ...meta, ...extra })
         }\n\n`,
       );
     const body = new ReadableStream<Uint8Array>({
@@ -349,7 +360,17 @@ export class OpenAIMock {
             switch (ev.type) {
               case "text":
                 controller.enqueue(chunk({
-                  choices: [{ index: 0, delta: { content: ev.content }, finish_reason: null }],
+                  choices: [{
+                    index: 0,
+                    delta: { content: ev.content },
+                    logprobs: ev.logprobs ? { content: ev.logprobs, refusal: null } : null,
+                    finish_reason: null,
+                  }],
+                }));
+                break;
+              case "refusal":
+                controller.enqueue(chunk({
+                  choices: [{ index: 0, delta: { refusal: ev.content }, finish_reason: null }],
                 }));
                 break;
               case "tool_call": {
@@ -450,12 +471,17 @@ export class OpenAIMock {
   /** The non-streaming completion equivalent of a scripted stream. */
   #assemble(reply: MockReply): Record<string, unknown> {
     let content = "";
+    let refusal: string | null = null;
+    let logprobs: unknown[] | undefined;
     let finishReason: string | null = null;
     let usage: MockUsage | undefined;
     const calls: { id: string; type: "function"; function: { name: string; arguments: string } }[] =
       [];
     for (const ev of reply.events) {
-      if (ev.type === "text") content += ev.content;
+      if (ev.type === "text") {
+        content += ev.content;
+        if (ev.logprobs) logprobs = [...(logprobs ?? []), ...ev.logprobs];
+      } else if (ev.type === "refusal") refusal = (refusal ?? "") + ev.content;
       else if (ev.type === "finish") finishReason = ev.reason;
       else if (ev.type === "usage") usage = ev.usage;
       else if (ev.type === "tool_call") {
@@ -469,14 +495,25 @@ export class OpenAIMock {
         if (ev.arguments) call.function.arguments += ev.arguments;
       }
     }
-    const message: Record<string, unknown> = { role: "assistant", content: content || null };
+    const message: Record<string, unknown> = {
+      role: "assistant",
+      content: content || null,
+      refusal,
+    };
     if (calls.length > 0) message.tool_calls = calls.filter(Boolean);
     return {
       id: `chatcmpl-mock-${crypto.randomUUID()}`,
       object: "chat.completion",
       created: Math.floor(Date.now() / 1000),
       model: this.model,
-      choices: [{ index: 0, message, finish_reason: finishReason ?? "stop", logprobs: null }],
+      ...(reply.systemFingerprint ? { system_fingerprint: reply.systemFingerprint } : {}),
+      ...(reply.serviceTier ? { service_tier: reply.serviceTier } : {}),
+      choices: [{
+        index: 0,
+        message,
+        finish_reason: finishReason ?? "stop",
+        logprobs: logprobs ? { content: logprobs, refusal: null } : null,
+      }],
       ...(usage ? { usage } : {}),
     };
   }
