@@ -3,7 +3,8 @@
  * gateway users pick instead of yychat, for `bench/completions_bench.ts`.
  *
  * Installed once with `npm` into a cache directory outside the repository
- * (`$XDG_CACHE_HOME` or `~/.cache`, `yychat-bench/portkey-<version>`), with
+ * (`$XDG_CACHE_HOME` or `~/.cache`, `yychat-bench/portkey-<version>`;
+ * `deno run --allow-all bench/portkey.ts` installs it ahead of time), with
  * `@hono/node-server` overridden to 1.14.1: later versions break Portkey's
  * streaming (Portkey issue #1389). Runs under Node, like `npx
  * @portkey-ai/gateway`.
@@ -152,4 +153,13 @@ export async function startPortkey(upstreamBaseUrl: string): Promise<PortkeyProc
     },
     stop,
   };
+}
+
+/** Whether the pinned gateway is installed already. */
+export function portkeyInstalled(): Promise<boolean> {
+  return exists(entryOf(portkeyDir()));
+}
+
+if (import.meta.main) {
+  console.log(await ensurePortkey());
 }

@@ -507,3 +507,61 @@ Deno.test("openai SDK: an upstream 5xx is retried (PROVIDER_MAX_RETRIES), then 5
     assert.equal(mock.completionRequests.length, 4, "one retry, then the error");
   }, { PROVIDER_MAX_RETRIES: "1" });
 });
+
+Deno.test("openai SDK: with conversation_id, the tool results alone continue a handed-back reply", async () => {
+  await withServer(async ({ mock, server, client }) => {
+    mock.enqueue(
+      toolCallReply([{ id: "call_solo", name: "lookup_weather", arguments: { city: "Lima" } }]),
+      textReply("Lima is foggy."),
+    );
+    const extra = { conversation_id: "solo-1" };
+    const first = await client.chat.completions.create({
+      model: "mock-model",
+      messages: [{ role: "user", content: "Weather in Lima?" }],
+      tools: [WEATHER],
+      ...extra,
+    });
+    assert.equal(first.choices[0]!.finish_reason, "tool_calls");
+    const second = await client.chat.completions.create({
+      model: "mock-model",
+      messages: [{ role: "tool", tool_call_id: "call_solo", content: '{"sky":"fog"}' }],
+      tools: [WEATHER],
+      ...extra,
+    });
+    assert.equal(second.choices[0]!.message.content, "Lima is foggy.");
+    const prompt = mock.completionRequests[1]!.body.messages;
+    assert.deepEqual(
+      prompt.slice(1).map((m: Json) => m.role),
+      ["user", "assistant", "tool"],
+      "the kept user message and call come back in front of the result",
+    );
+    const stored = await (await fetch(`${server.http}/v1/conversations/solo-1/memory`)).json();
+    assert.deepEqual(stored.data.map((m: Json) => m.role), [
+      "user",
+      "assistant",
+      "tool",
+      "assistant",
+    ]);
+  });
+});
+
+Deno.test("openai SDK: a tool_choice that forces a call holds for the first model call only", async () => {
+  await withServer(async ({ mock, client }) => {
+    mock.enqueue(
+      toolCallReply([{
+        id: "c1",
+        name: "calculator",
+        arguments: { operation: "add", a: 1, b: 1 },
+      }]),
+      textReply("It is 2."),
+    );
+    const reply = await client.chat.completions.create({
+      model: "mock-model",
+      messages: [{ role: "user", content: "1+1?" }],
+      tool_choice: "required",
+    });
+    assert.equal(reply.choices[0]!.message.content, "It is 2.");
+    assert.equal(mock.completionRequests[0]!.body.tool_choice, "required");
+    assert.equal(mock.completionRequests[1]!.body.tool_choice, "auto");
+  });
+});
