@@ -19,7 +19,7 @@
  * parsing) cost as much CPU per request as everything else yychat does, on
  * the path every completion takes (`docs/BENCHMARKS.md`).
  */
-import { plainContentDelta, sseBatches } from "./sse.ts";
+import { sseBatches } from "./sse.ts";
 import { ChatError } from "../core/errors.ts";
 import type {
   ChatMessage,
@@ -294,12 +294,6 @@ export class OpenAIProvider implements Provider {
         if (data === "[DONE]") {
           completed = true;
           break;
-        }
-        // Most chunks carry only text: read it without parsing the chunk.
-        const text = plainContentDelta(data);
-        if (text !== undefined) {
-          content += text;
-          continue;
         }
         const chunk = JSON.parse(data) as WireAnswer;
         if (chunk.error) {

@@ -32,16 +32,17 @@ export async function* sseBatches(
       let batch: string[] | undefined;
       let start = 0;
       for (let end = buffer.indexOf("\n"); end >= 0; end = buffer.indexOf("\n", start)) {
-        const line = buffer.charCodeAt(end - 1) === 13
-          ? buffer.slice(start, end - 1)
-          : buffer.slice(start, end);
+        // Offsets rather than a slice per line: only `data` values are copied.
+        const lineEnd = buffer.charCodeAt(end - 1) === 13 ? end - 1 : end;
+        const lineStart = start;
         start = end + 1;
-        if (line.length === 0) {
+        if (lineEnd === lineStart) {
           if (data.length === 0) continue;
           (batch ??= []).push(data.length === 1 ? data[0]! : data.join("\n"));
           data = [];
-        } else if (line.startsWith("data:")) {
-          data.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
+        } else if (buffer.startsWith("data:", lineStart)) {
+          const from = buffer.charCodeAt(lineStart + 5) === 32 ? lineStart + 6 : lineStart + 5;
+          data.push(buffer.slice(from, Math.max(from, lineEnd)));
         }
       }
       buffer = start === buffer.length ? "" : buffer.slice(start);
@@ -71,53 +72,4 @@ export async function* sseData(
   options: SseOptions = {},
 ): AsyncGenerator<string> {
   for await (const batch of sseBatches(body, options)) yield* batch;
-}
-
-const FAST_HEAD = '"choices":[{"index":0,"delta":{"content":"';
-const FAST_TAILS = [
-  ',"logprobs":null,"finish_reason":null}]}',
-  ',"finish_reason":null}]}',
-  ',"logprobs":null,"finish_reason":null}],"usage":null}',
-  ',"finish_reason":null}],"usage":null}',
-];
-
-/**
- * The text of a chunk that carries nothing but text — the great majority of
- * a stream — read without parsing the whole chunk; `undefined` for any other
- * chunk (the caller parses it). Only compact JSON in OpenAI's shape
- * qualifies: one choice, index 0, a delta with only `content`, no log
- * probabilities, no finish reason, nothing after the choices but a null
- * `usage`, and no usage or error before them. Quotes inside JSON strings are
- * escaped, so nothing looked for can be faked by the text itself.
- */
-export function plainContentDelta(data: string): string | undefined {
-  const head = data.indexOf(FAST_HEAD);
-  if (head < 0) return undefined;
-  const start = head + FAST_HEAD.length;
-  let end = data.indexOf('"', start);
-  let escaped = false;
-  while (end >= 0) {
-    // A quote preceded by an odd number of backslashes is inside the string.
-    let backslashes = 0;
-    for (let i = end - 1; i >= start && data.charCodeAt(i) === 92; i--) backslashes++;
-    if (backslashes % 2 === 0) break;
-    escaped = true;
-    end = data.indexOf('"', end + 1);
-  }
-  if (end < 0 || data.charCodeAt(end + 1) !== 125 /* } */) return undefined;
-  const rest = data.length - end - 2;
-  let tailed = false;
-  for (const tail of FAST_TAILS) {
-    if (tail.length === rest && data.startsWith(tail, end + 2)) {
-      tailed = true;
-      break;
-    }
-  }
-  if (!tailed) return undefined;
-  if (data.lastIndexOf('"usage":{', head) >= 0 || data.lastIndexOf('"error":', head) >= 0) {
-    return undefined;
-  }
-  const literal = data.slice(start, end);
-  if (!escaped && literal.indexOf("\\") < 0) return literal;
-  return JSON.parse(`"${literal}"`) as string;
 }

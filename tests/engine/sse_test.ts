@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { plainContentDelta, sseBatches, sseData } from "../../src/engine/sse.ts";
+import { sseBatches, sseData } from "../../src/engine/sse.ts";
 
 function body(
   parts: (string | Uint8Array)[],
@@ -91,95 +91,4 @@ Deno.test("sseBatches() hands over the events of one read together", async () =>
     const batch of sseBatches(body(["data: 1\n\ndata: 2\n\n", ": ping\n\n", "data: 3\n\n"]).stream)
   ) batches.push(batch);
   assert.deepEqual(batches, [["1", "2"], ["3"]]);
-});
-
-/** A content chunk as OpenAI writes it. */
-function chunk(delta: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    id: "chatcmpl-1",
-    object: "chat.completion.chunk",
-    created: 1,
-    model: "m",
-    system_fingerprint: "fp",
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: null }],
-    ...extra,
-  });
-}
-
-Deno.test("plainContentDelta() reads plain text chunks exactly as JSON.parse does", async (t) => {
-  for (
-    const text of [
-      "word ",
-      "",
-      'say "hi"',
-      "back\\slash\\",
-      '\\"',
-      "line\nbreak\ttab",
-      "你好 😀",
-      '"usage":{"x":1}',
-      '"error":"no"',
-      "\u0000",
-    ]
-  ) {
-    await t.step(JSON.stringify(text), () => {
-      const data = chunk({ content: text });
-      assert.equal(plainContentDelta(data), JSON.parse(data).choices[0].delta.content);
-    });
-  }
-  await t.step("with include_usage's null usage", () => {
-    assert.equal(plainContentDelta(chunk({ content: "x" }, { usage: null })), "x");
-  });
-});
-
-Deno.test("plainContentDelta() leaves every other chunk to the full parser", async (t) => {
-  const cases: [string, string][] = [
-    ["role chunk", chunk({ role: "assistant", content: "" })],
-    ["refusal", chunk({ content: "x", refusal: "no" })],
-    ["tool call", chunk({ tool_calls: [{ index: 0, function: { arguments: "{}" } }] })],
-    [
-      "finish reason",
-      JSON.stringify({
-        choices: [{ index: 0, delta: { content: "x" }, logprobs: null, finish_reason: "stop" }],
-      }),
-    ],
-    [
-      "log probabilities",
-      JSON.stringify({
-        choices: [{
-          index: 0,
-          delta: { content: "x" },
-          logprobs: { content: [] },
-          finish_reason: null,
-        }],
-      }),
-    ],
-    ["usage after the choices", chunk({ content: "x" }, { usage: { total_tokens: 1 } })],
-    [
-      "usage before the choices",
-      JSON.stringify({
-        usage: { total_tokens: 1 },
-        choices: [{ index: 0, delta: { content: "x" }, logprobs: null, finish_reason: null }],
-      }),
-    ],
-    [
-      "two choices",
-      JSON.stringify({
-        choices: [
-          { index: 0, delta: { content: "x" }, logprobs: null, finish_reason: null },
-          { index: 1, delta: { content: "y" }, logprobs: null, finish_reason: null },
-        ],
-      }),
-    ],
-    [
-      "another index",
-      JSON.stringify({
-        choices: [{ index: 1, delta: { content: "x" }, logprobs: null, finish_reason: null }],
-      }),
-    ],
-    ["spaced JSON", JSON.stringify(JSON.parse(chunk({ content: "x" })), null, 1)],
-    ["an unfinished string", 'data {"choices":[{"index":0,"delta":{"content":"abc'],
-  ];
-  for (const [name, data] of cases) {
-    await t.step(name, () => assert.equal(plainContentDelta(data), undefined));
-  }
 });
