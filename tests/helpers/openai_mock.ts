@@ -443,9 +443,14 @@ export class OpenAIMock {
     finish: () => void,
     markAborted: () => void,
   ): Response {
-    const bytes = new TextEncoder().encode(JSON.stringify(this.#assemble(reply)));
+    // The stream's faults, in JSON: `raw` data makes the body malformed, `cut` breaks it.
+    let text = JSON.stringify(this.#assemble(reply));
+    const raw = reply.events.filter((e) => e.type === "raw").map((e) => e.data).join("");
+    const cut = reply.events.some((e) => e.type === "cut");
+    if (raw !== "" || cut) text = text.slice(0, text.length >> 1) + raw;
+    const bytes = new TextEncoder().encode(text);
     const waitMs = streamDurationMs(reply);
-    if (waitMs === 0) {
+    if (waitMs === 0 && !cut) {
       record.completed = true;
       finish();
       return new Response(bytes, { headers: { "content-type": "application/json" } });
@@ -455,8 +460,12 @@ export class OpenAIMock {
         await sleep(waitMs, life.signal);
         if (!life.signal.aborted) {
           controller.enqueue(bytes);
-          record.completed = true;
-          controller.close();
+          if (cut) {
+            controller.error(new Error("OpenAI mock: connection cut"));
+          } else {
+            record.completed = true;
+            controller.close();
+          }
         }
         finish();
       },
