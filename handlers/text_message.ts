@@ -13,6 +13,7 @@
 import type { EngineRequest } from "../src/core/chat.ts";
 import { ChatError } from "../src/core/errors.ts";
 import type { GenerationRegistry, GenerationSpec } from "../src/generations/mod.ts";
+import { pickGenerationParams } from "../src/protocol/generation_params.ts";
 import type { TextMessage } from "../src/protocol/messages.ts";
 import type { ConnectionContext, Handler } from "../src/router/router.ts";
 import { WsSubscriber } from "./ws_subscriber.ts";
@@ -74,6 +75,8 @@ export class TextMessageHandler implements Handler<TextMessage> {
     };
     if (fields.conversation_id != null) request.conversationId = fields.conversation_id;
     if (fields.personality_id) request.personalityId = fields.personality_id;
+    const params = pickGenerationParams(fields);
+    if (Object.keys(params).length > 0) request.params = params;
     const spec: GenerationSpec = {
       requestId,
       principal: ctx.principal,

@@ -32,6 +32,10 @@ export const ERROR_SENTENCES = Object.freeze({
   rate_limited: "The model provider is rate-limiting requests. Wait a little and try again.",
   upstream_timeout: "The model provider did not answer in time. Try again.",
   upstream_error: "The model provider failed to answer. Try again in a moment.",
+  upstream_invalid_request:
+    "The model provider refused this request (the message says why). Change it and try again.",
+  upstream_auth_error:
+    "The model provider did not accept the server's credentials. Tell the operator.",
   cancelled: "The reply was stopped.",
   internal_error:
     "Something went wrong on the server. Try again; if it keeps happening, tell the operator.",

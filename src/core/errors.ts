@@ -58,6 +58,16 @@ export const ERROR_CODES = {
   rate_limited: ["rate_limit_error", 429, "The model provider rate-limited the request (HTTP 429)"],
   upstream_timeout: ["server_error", 504, "The model provider did not answer in time"],
   upstream_error: ["server_error", 502, "The model provider failed or returned bad data"],
+  upstream_invalid_request: [
+    "invalid_request_error",
+    400,
+    "The model provider refused the request (HTTP 4xx: unknown model, prompt too long, bad parameter); REST answers with the provider's own status",
+  ],
+  upstream_auth_error: [
+    "authentication_error",
+    401,
+    "The model provider refused yychat's credentials (HTTP 401/403): the server's OPENAI_API_KEY; REST answers with the provider's status",
+  ],
   cancelled: ["server_error", 499, "The request was cancelled"],
   internal_error: ["server_error", 500, "Unexpected server fault (the socket stays open)"],
   audio_engine_unavailable: [
@@ -124,7 +134,28 @@ export function httpStatusOf(code: ErrorCode): number {
  */
 export class ChatError extends Error {
   override name = "ChatError";
-  constructor(readonly code: ErrorCode, message: string, options?: ErrorOptions) {
+  /** HTTP status for REST when it is not the code's (an upstream 4xx keeps its own). */
+  readonly status: number | undefined;
+  /** Seconds the client should wait before retrying (an upstream 429's `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
+  /** The request field the error is about (an upstream 400's `param`). */
+  readonly param: string | undefined;
+  /** The provider's own error code (`context_length_exceeded`, `model_not_found` …). */
+  readonly upstreamCode: string | undefined;
+
+  constructor(readonly code: ErrorCode, message: string, options?: ChatErrorOptions) {
     super(message, options);
+    this.status = options?.status;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.param = options?.param;
+    this.upstreamCode = options?.upstreamCode;
   }
+}
+
+/** What a {@linkcode ChatError} may carry besides its code and message. */
+export interface ChatErrorOptions extends ErrorOptions {
+  status?: number;
+  retryAfterSeconds?: number;
+  param?: string;
+  upstreamCode?: string;
 }

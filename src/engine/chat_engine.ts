@@ -10,11 +10,14 @@ import type {
   EngineEvent,
   EngineRequest,
   FinishReason,
+  GenerationParams,
+  Logprobs,
   ToolCall,
   Usage,
 } from "../core/chat.ts";
 import { addUsage } from "./provider.ts";
 import type { Provider } from "./provider.ts";
+import { PendingRounds } from "./pending_rounds.ts";
 import { renderSystemPrompt } from "./personalities.ts";
 import type { Personalities, Personality } from "./personalities.ts";
 import type { MemoryStore } from "../memory/store.ts";
@@ -43,6 +46,8 @@ export interface ChatEngineOptions {
    */
   maxToolResultChars?: number;
   logger?: Logger;
+  /** Replies handed back for client tool calls (default: bounded, 10 minutes). */
+  pendingRounds?: PendingRounds;
 }
 
 export interface RunOptions {
@@ -65,6 +70,7 @@ export class ChatEngine {
   readonly #sources: ToolSource[];
   readonly #opts: ChatEngineOptions;
   readonly #logger: Logger;
+  readonly #pending: PendingRounds;
 
   constructor(options: ChatEngineOptions) {
     this.#provider = options.provider;
@@ -73,6 +79,7 @@ export class ChatEngine {
     this.#sources = options.toolSources;
     this.#opts = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#pending = options.pendingRounds ?? new PendingRounds();
   }
 
   /** Model id answering requests (`yychat-offline` for the offline provider). */
@@ -118,13 +125,23 @@ export class ChatEngine {
    *
    * Stopping iteration early (`break`/`return()`) aborts the provider and
    * any running tool calls as well.
+   *
+   * Client tools (`request.clientTools`) are offered next to yychat's; a
+   * client tool shadows a yychat tool of the same name for that request. A
+   * model answer calling any client tool ends the reply with
+   * `finishReason: "tool_calls"` and those calls in `done.toolCalls`; yychat's
+   * own calls in the same answer are run first, and their results are kept
+   * (`PendingRounds`) so the client's continuation — its `tool` messages —
+   * prompts the model with the whole exchange. Such a reply stores nothing:
+   * the continuation stores the whole turn, from the user message on.
    */
   async *run(request: EngineRequest, { signal }: RunOptions): AsyncGenerator<EngineEvent> {
     const personality = this.#personalities.get(request.personalityId);
-    const own = new AbortController();
-    const runSignal = AbortSignal.any([signal, own.signal]);
     try {
-      yield* this.#run(request, personality, runSignal);
+      // Stopping early needs no signal of its own: `return()` closes the
+      // provider's iterator (its body is cancelled), and tool calls only run
+      // between two yields, so none is running when iteration stops.
+      yield* this.#run(request, personality, signal);
     } catch (err) {
       if (signal.aborted) {
         throw new ChatError("cancelled", "The request was cancelled", { cause: err });
@@ -139,8 +156,6 @@ export class ChatEngine {
         `Chat engine failed: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
       );
-    } finally {
-      own.abort();
     }
   }
 
@@ -150,7 +165,10 @@ export class ChatEngine {
     signal: AbortSignal,
   ): AsyncGenerator<EngineEvent> {
     const clientSystem = request.messages.filter((m) => m.role === "system");
-    const conversation = request.messages.filter((m) => m.role !== "system");
+    const conversation = this.#withPendingRounds(
+      request.namespace,
+      request.messages.filter((m) => m.role !== "system"),
+    );
     // With memory, stored history stands for the earlier turns: only the
     // messages after the client's last assistant message are new, so a client
     // that resends its whole history gets it neither prompted nor stored twice.
@@ -188,14 +206,26 @@ export class ChatEngine {
     if (allowed.length > 0) {
       for (const name of [...index.keys()]) if (!allowed.includes(name)) index.delete(name);
     }
+    // A client tool shadows a yychat tool of the same name: the client defined
+    // it for this request and expects its calls.
+    const clientTools = request.clientTools ?? [];
+    const clientNames = new Set(clientTools.map((t) => t.function.name));
+    for (const name of clientNames) index.delete(name);
     const offered = [...index.values()].map((e) => e.spec);
 
     const prompt: ChatMessage[] = [{ role: "system", content: systemPrompt }, ...history, ...input];
     const turn: ChatMessage[] = [];
+    const stream = request.stream !== false;
+    const wantLogprobs = !stream && request.params?.logprobs === true;
     let content = "";
+    let refusal: string | undefined;
+    let logprobs: Logprobs | undefined;
     let usage: Usage | undefined;
     let model = this.#provider.model;
+    let systemFingerprint: string | undefined;
+    let serviceTier: string | undefined;
     let finishReason: FinishReason = "stop";
+    let handBack: ToolCall[] | undefined;
 
     for (let round = 0;; round++) {
       signal.throwIfAborted();
@@ -204,24 +234,31 @@ export class ChatEngine {
       let calls: ToolCall[] = [];
       for await (
         const event of this.#provider.complete({
-          messages: [...prompt, ...turn],
+          messages: round === 0 ? prompt : [...prompt, ...turn],
           tools: withTools ? offered : undefined,
-          overrides: request.overrides,
+          clientTools: clientTools.length > 0 ? clientTools : undefined,
+          params: paramsForRound(request.params, round),
+          stream,
         }, { signal })
       ) {
         if (event.type === "delta") {
           roundText += event.content;
           content += event.content;
-          yield { type: "delta", content: event.content };
+          if (event.refusal !== undefined) refusal = (refusal ?? "") + event.refusal;
+          if (wantLogprobs && event.logprobs) logprobs = appendLogprobs(logprobs, event.logprobs);
+          yield event;
         } else if (event.type === "tool_calls") {
           calls = event.calls;
         } else {
           finishReason = event.finishReason;
           usage = addUsage(usage, event.usage);
           if (event.model) model = event.model;
+          if (event.systemFingerprint) systemFingerprint = event.systemFingerprint;
+          if (event.serviceTier) serviceTier = event.serviceTier;
         }
       }
-      if (calls.length === 0 || !withTools) {
+      const clientCalls = calls.filter((c) => clientNames.has(c.name));
+      if (calls.length === 0 || (!withTools && clientCalls.length === 0)) {
         // A model that asks for tools after the last round gets no more: report it.
         if (calls.length > 0) finishReason = "tool_calls";
         else if (finishReason === "tool_calls") finishReason = "stop";
@@ -229,7 +266,11 @@ export class ChatEngine {
         break;
       }
       turn.push({ role: "assistant", content: roundText || null, tool_calls: calls });
-      for (const call of calls) {
+      // yychat's own calls run here, also in a round that hands calls back.
+      const own = clientCalls.length === calls.length
+        ? []
+        : calls.filter((c) => !clientNames.has(c.name));
+      for (const call of own) {
         yield {
           type: "tool_call",
           id: call.id,
@@ -237,15 +278,27 @@ export class ChatEngine {
           arguments: parseLoose(call.arguments),
         };
       }
-      const outcomes = await Promise.all(calls.map((call) => this.#execute(call, index, signal)));
+      const outcomes = await Promise.all(own.map((call) => this.#execute(call, index, signal)));
       signal.throwIfAborted();
       for (const o of outcomes) {
         turn.push({ role: "tool", tool_call_id: o.call.id, name: o.call.name, content: o.content });
         yield { type: "tool_result", id: o.call.id, name: o.call.name, ok: o.ok };
       }
+      if (clientCalls.length > 0) {
+        handBack = clientCalls;
+        finishReason = "tool_calls";
+        this.#pending.put({
+          namespace: request.namespace,
+          input,
+          turn: [...turn],
+          clientCallIds: clientCalls.map((c) => c.id),
+        });
+        break;
+      }
     }
 
-    if (request.conversationId) {
+    // A reply handed back for client tool calls is stored by its continuation.
+    if (request.conversationId && handBack === undefined) {
       signal.throwIfAborted();
       let stored: boolean;
       try {
@@ -264,9 +317,60 @@ export class ChatEngine {
       model,
       finish_reason: finishReason,
       tool_calls: turn.filter((m) => m.role === "tool").length,
+      client_tool_calls: handBack?.length ?? 0,
       chars: content.length,
     });
-    yield { type: "done", finishReason, content, model, ...(usage ? { usage } : {}) };
+    const done: Extract<EngineEvent, { type: "done" }> = {
+      type: "done",
+      finishReason,
+      content,
+      model,
+    };
+    if (usage) done.usage = usage;
+    if (handBack) done.toolCalls = handBack;
+    if (refusal !== undefined) done.refusal = refusal;
+    if (logprobs) done.logprobs = logprobs;
+    if (systemFingerprint) done.systemFingerprint = systemFingerprint;
+    if (serviceTier) done.serviceTier = serviceTier;
+    yield done;
+  }
+
+  /**
+   * The client's messages with what yychat kept of replies it handed back
+   * (see {@linkcode PendingRounds}): the client's copy of such an assistant
+   * message is replaced by the whole exchange; tool results whose call the
+   * client did not resend get it (and the user message before it) inserted.
+   */
+  #withPendingRounds(namespace: string, messages: ChatMessage[]): ChatMessage[] {
+    if (this.#pending.size === 0 || !messages.some((m) => m.role === "tool")) return messages;
+    const out: ChatMessage[] = [];
+    const used = new Set<unknown>();
+    const calledIds = new Set<string>();
+    for (const m of messages) {
+      if (m.role === "assistant" && m.tool_calls?.length) {
+        const round = this.#pending.get(namespace, m.tool_calls[0]!.id);
+        if (round && !used.has(round)) {
+          used.add(round);
+          for (const t of round.turn) {
+            for (const c of t.tool_calls ?? []) calledIds.add(c.id);
+          }
+          out.push(...round.turn);
+          continue;
+        }
+        for (const c of m.tool_calls) calledIds.add(c.id);
+      } else if (m.role === "tool" && m.tool_call_id && !calledIds.has(m.tool_call_id)) {
+        const round = this.#pending.get(namespace, m.tool_call_id);
+        if (round && !used.has(round)) {
+          used.add(round);
+          out.push(...round.input, ...round.turn);
+          for (const t of round.turn) {
+            for (const c of t.tool_calls ?? []) calledIds.add(c.id);
+          }
+        }
+      }
+      out.push(m);
+    }
+    return out;
   }
 
   /**
@@ -371,8 +475,54 @@ function parseLoose(text: string): unknown {
   }
 }
 
-/** The messages after the last assistant message (all of them when there is none). */
-function newTurn(messages: ChatMessage[]): ChatMessage[] {
-  const last = messages.findLastIndex((m) => m.role === "assistant");
+/**
+ * The new turn: the messages after the last assistant message (all of them
+ * when there is none). When the messages end with tool results answering
+ * tool calls (a client continuing a reply handed back for its tools), the
+ * exchange since the user message that began it is new too: nothing of it
+ * was stored when the calls were handed back.
+ */
+export function newTurn(messages: ChatMessage[]): ChatMessage[] {
+  let end = messages.length;
+  for (;;) {
+    let j = end;
+    while (j > 0 && messages[j - 1]!.role === "tool") j--;
+    const caller = messages[j - 1];
+    if (
+      j === end || caller === undefined || caller.role !== "assistant" || !caller.tool_calls?.length
+    ) {
+      break;
+    }
+    end = j - 1;
+  }
+  let last = -1;
+  for (let i = end - 1; i >= 0; i--) {
+    if (messages[i]!.role === "assistant") {
+      last = i;
+      break;
+    }
+  }
   return messages.slice(last + 1);
+}
+
+/**
+ * The parameters of one model call. A `tool_choice` that forces a call
+ * (`"required"`, or a named function) holds for the first call only: after
+ * yychat ran its tools, forcing another call would never end the turn.
+ */
+function paramsForRound(
+  params: GenerationParams | undefined,
+  round: number,
+): GenerationParams | undefined {
+  if (round === 0 || params === undefined) return params;
+  const choice = params.tool_choice;
+  if (choice === undefined || choice === "auto" || choice === "none") return params;
+  return { ...params, tool_choice: "auto" };
+}
+
+function appendLogprobs(into: Logprobs | undefined, add: Logprobs): Logprobs {
+  const out: Logprobs = into ?? {};
+  if (add.content) out.content = out.content ? out.content.concat(add.content) : add.content;
+  if (add.refusal) out.refusal = out.refusal ? out.refusal.concat(add.refusal) : add.refusal;
+  return out;
 }

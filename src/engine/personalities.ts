@@ -95,6 +95,18 @@ export function parsePersonality(value: unknown): Personality {
  * examples rendered briefly.
  */
 export function renderSystemPrompt(p: Personality): string {
+  let text = RENDERED.get(p);
+  if (text === undefined) {
+    text = render(p);
+    RENDERED.set(p, text);
+  }
+  return text;
+}
+
+/** Personalities are loaded once and never change: each is rendered once. */
+const RENDERED = new WeakMap<Personality, string>();
+
+function render(p: Personality): string {
   const parts = [p.system_prompt];
   if (p.traits.length > 0) parts.push(`Traits: ${p.traits.join(", ")}.`);
   if (p.examples.length > 0) {

@@ -163,12 +163,12 @@ export class Generation {
     let firstChunkMs: number | undefined;
     let text = "";
     let outcome = "stop";
-    const chunks = new ChunkCoalescer((content) => {
+    const chunks = new ChunkCoalescer((chunk) => {
       if (firstChunkMs === undefined) {
         firstChunkMs = performance.now() - started;
         metrics?.firstChunk();
       }
-      this.#emit({ type: "chunk", content });
+      this.#emit({ type: "chunk", ...chunk });
     }, maxChunkChars);
     const end = (body: Extract<EventBody, { type: "end" }>) => {
       chunks.flush();
@@ -181,7 +181,10 @@ export class Generation {
     const textOver = Promise.withResolvers<void>();
     const spoken = speech && this.#speak(speech, textOver.promise);
     try {
-      let request: EngineRequest | undefined = spec.request;
+      // The engine asks the provider for a stream only when the client reads one.
+      let request: EngineRequest | undefined = spec.request.stream === spec.stream
+        ? spec.request
+        : { ...spec.request, stream: spec.stream };
       if (spec.transcription) {
         this.#emit({ type: "audio_processing_start" });
         const heard = await spec.transcription.run(signal);
@@ -207,10 +210,15 @@ export class Generation {
       for await (const event of events) {
         switch (event.type) {
           case "delta":
-            if (event.content.length === 0) break;
             text += event.content;
-            if (spec.stream) chunks.push(event.content);
-            speech?.push(event.content);
+            if (
+              spec.stream &&
+              (event.content.length > 0 || event.refusal !== undefined ||
+                event.logprobs !== undefined)
+            ) {
+              chunks.push(event.content, event.refusal, event.logprobs);
+            }
+            if (event.content.length > 0) speech?.push(event.content);
             break;
           case "tool_call":
           case "tool_result":
@@ -228,6 +236,11 @@ export class Generation {
               model: event.model,
               ...(event.usage ? { usage: event.usage } : {}),
               ...conversation(spec),
+              ...(event.toolCalls ? { toolCalls: event.toolCalls } : {}),
+              ...(event.refusal !== undefined ? { refusal: event.refusal } : {}),
+              ...(event.logprobs ? { logprobs: event.logprobs } : {}),
+              ...(event.systemFingerprint ? { systemFingerprint: event.systemFingerprint } : {}),
+              ...(event.serviceTier ? { serviceTier: event.serviceTier } : {}),
             });
             speech?.end();
             break;
@@ -263,10 +276,17 @@ export class Generation {
         outcome = `error:${code}`;
         metrics?.fail(code);
         chunks.flush();
+        const upstream = internal ? undefined : err as ChatError;
         this.#emit({
           type: "error",
           code,
           message: internal ? "Internal error while generating the reply" : errorMessage(err),
+          ...(upstream?.status === undefined ? {} : { status: upstream.status }),
+          ...(upstream?.retryAfterSeconds === undefined
+            ? {}
+            : { retryAfterSeconds: upstream.retryAfterSeconds }),
+          ...(upstream?.param === undefined ? {} : { param: upstream.param }),
+          ...(upstream?.upstreamCode === undefined ? {} : { upstreamCode: upstream.upstreamCode }),
         });
       }
     } finally {

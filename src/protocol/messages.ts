@@ -8,6 +8,7 @@ import { z } from "zod";
 import { FINISH_REASONS } from "../core/chat.ts";
 import type { ErrorCode, ErrorType } from "../core/errors.ts";
 import { ConversationId, RequestId } from "../core/ids.ts";
+import { generationParamsShape } from "./generation_params.ts";
 
 const requestId = RequestId;
 
@@ -59,6 +60,12 @@ export const TextMessage = z.object({
       speed: z.number().min(0.25).max(4).optional(),
     }),
   ]).optional(),
+  /**
+   * Generation parameters, the same as the REST chat completion's and
+   * validated by the same schema: `model`, `temperature`, `top_p`,
+   * `max_tokens`, `max_completion_tokens`, `stop`, `seed`, `response_format`.
+   */
+  ...generationParamsShape,
 });
 export type TextMessage = z.infer<typeof TextMessage>;
 

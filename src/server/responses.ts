@@ -11,8 +11,14 @@ export function errorCodeOf(response: Response): string | undefined {
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
+  if (headers === undefined) {
+    return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+  }
+  if (!(headers instanceof Headers) && !Array.isArray(headers)) {
+    return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+  }
   const h = new Headers(JSON_HEADERS);
-  if (headers) new Headers(headers).forEach((v, k) => h.set(k, v));
+  new Headers(headers).forEach((v, k) => h.set(k, v));
   return new Response(JSON.stringify(body), { status, headers: h });
 }
 
@@ -31,15 +37,20 @@ export function errorResponse(
     type?: HttpErrorType;
     code?: string | null;
     param?: string | null;
+    /** The model provider's own code, when the error is the provider's (`upstream_code`). */
+    upstreamCode?: string | null;
     headers?: HeadersInit;
   } = {},
 ): Response {
   const type = options.type ?? defaultType(status);
-  const response = json(
-    { error: { message, type, param: options.param ?? null, code: options.code ?? null } },
-    status,
-    options.headers,
-  );
+  const error: Record<string, unknown> = {
+    message,
+    type,
+    param: options.param ?? null,
+    code: options.code ?? null,
+  };
+  if (options.upstreamCode) error.upstream_code = options.upstreamCode;
+  const response = json({ error }, status, options.headers);
   if (options.code) ERROR_CODE_OF.set(response, options.code);
   return response;
 }

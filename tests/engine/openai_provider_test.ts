@@ -46,8 +46,9 @@ Deno.test("OpenAIProvider.complete() streams text deltas, finish reason and usag
   await withMock(async (mock, make) => {
     mock.enqueue(textReply("Hello brave new world"));
     const out = await events(make());
+    // One delta per network read: chunks that arrive together are joined.
     const text = out.filter((e) => e.type === "delta").map((e) => e.content);
-    assert.deepEqual(text, ["Hello ", "brave ", "new ", "world"]);
+    assert.equal(text.join(""), "Hello brave new world");
     assert.deepEqual(out.at(-1), {
       type: "finish",
       finishReason: "stop",
@@ -66,7 +67,7 @@ Deno.test("OpenAIProvider.complete() streams text deltas, finish reason and usag
   });
 });
 
-Deno.test("OpenAIProvider.complete() sends overrides, tools and tool messages", async () => {
+Deno.test("OpenAIProvider.complete() sends parameters, tools and tool messages", async () => {
   await withMock(async (mock, make) => {
     mock.enqueue(textReply("ok"));
     const p = make();
@@ -82,7 +83,7 @@ Deno.test("OpenAIProvider.complete() sends overrides, tools and tool messages", 
         { role: "tool", tool_call_id: "c1", name: "calculator", content: '{"result":4}' },
       ],
       tools: [{ name: "calculator", description: "math", parameters: { type: "object" } }],
-      overrides: { temperature: 1.5, maxTokens: 42, topP: 0.5, stop: ["END"], model: "other" },
+      params: { temperature: 1.5, max_tokens: 42, top_p: 0.5, stop: ["END"], model: "other" },
     }, { signal: AbortSignal_() });
     const body = mock.completionRequests[0]!.body;
     assert.equal(body.temperature, 1.5);
@@ -363,7 +364,8 @@ Deno.test("OpenAIProvider.complete() never puts the API key in an error message"
       message: "Incorrect API key provided: sk-test-secret-key-123456",
     });
     const err = await engineFailure(events(make()));
-    assert.equal(err.code, "upstream_error");
+    assert.equal(err.code, "upstream_auth_error");
+    assert.equal(err.status, 401);
     assert.match(err.message, /401/);
     assert.ok(!err.message.includes("secret-key-123456"), err.message);
   });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sseData } from "../../src/engine/sse.ts";
+import { sseBatches, sseData } from "../../src/engine/sse.ts";
 
 function body(
   parts: (string | Uint8Array)[],
@@ -83,4 +83,12 @@ Deno.test("sseData() cancels the body when the consumer stops early", async () =
   const { stream, cancelled } = body(["data: 1\n\n", "data: 2\n\n", "data: 3\n\n"]);
   for await (const _ of sseData(stream)) break;
   assert.equal(cancelled(), true);
+});
+
+Deno.test("sseBatches() hands over the events of one read together", async () => {
+  const batches: string[][] = [];
+  for await (
+    const batch of sseBatches(body(["data: 1\n\ndata: 2\n\n", ": ping\n\n", "data: 3\n\n"]).stream)
+  ) batches.push(batch);
+  assert.deepEqual(batches, [["1", "2"], ["3"]]);
 });

@@ -145,6 +145,7 @@ Deno.test("TextMessageHandler passes the request's fields and the principal to t
     personalityId: "concise",
     useTools: false,
     namespace: "key_abc",
+    stream: true,
   });
 });
 

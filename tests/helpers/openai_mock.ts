@@ -24,8 +24,10 @@
 
 /** One step of a scripted answer. Each non-`delay` step is one SSE chunk. */
 export type MockEvent =
-  /** `choices[0].delta.content` */
-  | { type: "text"; content: string }
+  /** `choices[0].delta.content`, with `choices[0].logprobs.content` when given. */
+  | { type: "text"; content: string; logprobs?: unknown[] }
+  /** `choices[0].delta.refusal` */
+  | { type: "refusal"; content: string }
   /** One `choices[0].delta.tool_calls[0]` entry; omit fields to test partial deltas. */
   | {
     type: "tool_call";
@@ -49,6 +51,8 @@ export interface MockUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details?: Record<string, number>;
+  completion_tokens_details?: Record<string, number>;
 }
 
 /** A scripted answer: a successful completion built from events. */
@@ -61,6 +65,10 @@ export interface MockReply {
   omitDone?: boolean;
   /** Pause before sending the response headers. */
   headerDelayMs?: number;
+  /** `system_fingerprint` of every chunk (and of the completion). */
+  systemFingerprint?: string;
+  /** `service_tier` of every chunk (and of the completion). */
+  serviceTier?: string;
 }
 
 /** A scripted HTTP error with OpenAI's error body. */
@@ -308,11 +316,7 @@ export class OpenAIMock {
           finish();
           return new Response(null, { status: 499 });
         }
-        if (!stream) {
-          record.completed = true;
-          finish();
-          return Response.json(this.#assemble(next));
-        }
+        if (!stream) return this.#json(next, record, life, finish, markAborted);
         return this.#sse(next, record, life, finish, markAborted);
     }
   }
@@ -328,10 +332,13 @@ export class OpenAIMock {
     const created = Math.floor(Date.now() / 1000);
     const model = this.model;
     const encoder = new TextEncoder();
+    const meta: Record<string, unknown> = {};
+    if (reply.systemFingerprint) meta.system_fingerprint = reply.systemFingerprint;
+    if (reply.serviceTier) meta.service_tier = reply.serviceTier;
     const chunk = (extra: Record<string, unknown>) =>
       encoder.encode(
         `data: ${
-          JSON.stringify({ id, object: "chat.completion.chunk", created, model, ...extra })
+          JSON.stringify({ id, object: "chat.completion.chunk", created, model, ...meta, ...extra })
         }\n\n`,
       );
     const body = new ReadableStream<Uint8Array>({
@@ -353,7 +360,17 @@ export class OpenAIMock {
             switch (ev.type) {
               case "text":
                 controller.enqueue(chunk({
-                  choices: [{ index: 0, delta: { content: ev.content }, finish_reason: null }],
+                  choices: [{
+                    index: 0,
+                    delta: { content: ev.content },
+                    logprobs: ev.logprobs ? { content: ev.logprobs, refusal: null } : null,
+                    finish_reason: null,
+                  }],
+                }));
+                break;
+              case "refusal":
+                controller.enqueue(chunk({
+                  choices: [{ index: 0, delta: { refusal: ev.content }, finish_reason: null }],
                 }));
                 break;
               case "tool_call": {
@@ -414,15 +431,66 @@ export class OpenAIMock {
     });
   }
 
+  /**
+   * A non-streaming answer. It takes as long as its stream would (its
+   * pauses): the headers go out at once and the JSON body when the time is
+   * up, so a client that hangs up meanwhile is seen (the body is cancelled).
+   */
+  #json(
+    reply: MockReply,
+    record: RecordedRequest,
+    life: AbortController,
+    finish: () => void,
+    markAborted: () => void,
+  ): Response {
+    // The stream's faults, in JSON: `raw` data makes the body malformed, `cut` breaks it.
+    let text = JSON.stringify(this.#assemble(reply));
+    const raw = reply.events.filter((e) => e.type === "raw").map((e) => e.data).join("");
+    const cut = reply.events.some((e) => e.type === "cut");
+    if (raw !== "" || cut) text = text.slice(0, text.length >> 1) + raw;
+    const bytes = new TextEncoder().encode(text);
+    const waitMs = streamDurationMs(reply);
+    if (waitMs === 0 && !cut) {
+      record.completed = true;
+      finish();
+      return new Response(bytes, { headers: { "content-type": "application/json" } });
+    }
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        await sleep(waitMs, life.signal);
+        if (!life.signal.aborted) {
+          controller.enqueue(bytes);
+          if (cut) {
+            controller.error(new Error("OpenAI mock: connection cut"));
+          } else {
+            record.completed = true;
+            controller.close();
+          }
+        }
+        finish();
+      },
+      cancel() {
+        markAborted();
+        life.abort();
+      },
+    });
+    return new Response(body, { headers: { "content-type": "application/json" } });
+  }
+
   /** The non-streaming completion equivalent of a scripted stream. */
   #assemble(reply: MockReply): Record<string, unknown> {
     let content = "";
+    let refusal: string | null = null;
+    let logprobs: unknown[] | undefined;
     let finishReason: string | null = null;
     let usage: MockUsage | undefined;
     const calls: { id: string; type: "function"; function: { name: string; arguments: string } }[] =
       [];
     for (const ev of reply.events) {
-      if (ev.type === "text") content += ev.content;
+      if (ev.type === "text") {
+        content += ev.content;
+        if (ev.logprobs) logprobs = [...(logprobs ?? []), ...ev.logprobs];
+      } else if (ev.type === "refusal") refusal = (refusal ?? "") + ev.content;
       else if (ev.type === "finish") finishReason = ev.reason;
       else if (ev.type === "usage") usage = ev.usage;
       else if (ev.type === "tool_call") {
@@ -436,17 +504,39 @@ export class OpenAIMock {
         if (ev.arguments) call.function.arguments += ev.arguments;
       }
     }
-    const message: Record<string, unknown> = { role: "assistant", content: content || null };
+    const message: Record<string, unknown> = {
+      role: "assistant",
+      content: content || null,
+      refusal,
+    };
     if (calls.length > 0) message.tool_calls = calls.filter(Boolean);
     return {
       id: `chatcmpl-mock-${crypto.randomUUID()}`,
       object: "chat.completion",
       created: Math.floor(Date.now() / 1000),
       model: this.model,
-      choices: [{ index: 0, message, finish_reason: finishReason ?? "stop", logprobs: null }],
+      ...(reply.systemFingerprint ? { system_fingerprint: reply.systemFingerprint } : {}),
+      ...(reply.serviceTier ? { service_tier: reply.serviceTier } : {}),
+      choices: [{
+        index: 0,
+        message,
+        finish_reason: finishReason ?? "stop",
+        logprobs: logprobs ? { content: logprobs, refusal: null } : null,
+      }],
       ...(usage ? { usage } : {}),
     };
   }
+}
+
+/** How long the streamed form of `reply` takes to send: its pauses. */
+function streamDurationMs(reply: MockReply): number {
+  let ms = 0;
+  let steps = 0;
+  for (const ev of reply.events) {
+    if (ev.type === "delay") ms += ev.ms;
+    else steps++;
+  }
+  return ms + (reply.chunkDelayMs ?? 0) * Math.max(0, steps - 1);
 }
 
 /** The path of the first `tools[i].function.name` OpenAI would refuse, if any. */

@@ -67,7 +67,7 @@ Deno.test("POST /v1/chat/completions answers the openai SDK without streaming", 
     assert.equal(upstream.temperature, 0.3);
     assert.equal(upstream.top_p, 0.9);
     assert.equal(upstream.max_tokens, 50);
-    assert.deepEqual(upstream.stop, ["END"]);
+    assert.equal(upstream.stop, "END", "stop is passed as the client sent it");
 
     const b = await client.chat.completions.create({
       model: "another-upstream-model",
@@ -229,22 +229,28 @@ Deno.test("POST /v1/chat/completions keeps the client's system prompt with the p
 
 Deno.test("POST /v1/chat/completions accepts OpenAI's full message shapes", async (t) => {
   await withMockedServer(async ({ mock, client }) => {
-    await t.step("array content: text parts are joined", async () => {
-      mock.enqueue(textReply("ok"));
-      await client.chat.completions.create({
-        model: "mock-model",
-        messages: [
-          { role: "developer", content: [{ type: "text", text: "Be brief" }] },
-          {
-            role: "user",
-            content: [{ type: "text", text: "Hello " }, { type: "text", text: "world" }],
-          },
-        ],
-      });
-      const sent = mock.completionRequests.at(-1)!.body.messages;
-      assert.deepEqual(sent.at(-1), { role: "user", content: "Hello world" });
-      assert.ok(sent[0].content.includes("Be brief"), "developer message is a system prompt");
-    });
+    await t.step(
+      "array content: parts pass as sent; developer text joins the system prompt",
+      async () => {
+        mock.enqueue(textReply("ok"));
+        await client.chat.completions.create({
+          model: "mock-model",
+          messages: [
+            { role: "developer", content: [{ type: "text", text: "Be brief" }] },
+            {
+              role: "user",
+              content: [{ type: "text", text: "Hello " }, { type: "text", text: "world" }],
+            },
+          ],
+        });
+        const sent = mock.completionRequests.at(-1)!.body.messages;
+        assert.deepEqual(sent.at(-1), {
+          role: "user",
+          content: [{ type: "text", text: "Hello " }, { type: "text", text: "world" }],
+        });
+        assert.ok(sent[0].content.includes("Be brief"), "developer message is a system prompt");
+      },
+    );
     await t.step("assistant tool_calls with null content and tool results", async () => {
       mock.enqueue(textReply("You're welcome"));
       const reply = await client.chat.completions.create({
@@ -287,12 +293,17 @@ Deno.test("POST /v1/chat/completions rejects invalid bodies with 400 and the par
       ["tool without tool_call_id", {
         messages: [{ role: "tool", content: "x" }],
       }, "messages[0].tool_call_id"],
-      ["image part", {
-        messages: [{
-          role: "user",
-          content: [{ type: "image_url", image_url: { url: "https://x/y.png" } }],
-        }],
-      }, "messages[0].content[0].type"],
+      ["text part without text", {
+        messages: [{ role: "user", content: [{ type: "text", txt: "typo" }] }],
+      }, "messages[0].content[0].text"],
+      ["client tool with a bad name", {
+        messages: [{ role: "user", content: "x" }],
+        tools: [{ type: "function", function: { name: "no spaces allowed" } }],
+      }, "tools[0].function.name"],
+      ["response_format json_schema without its schema object", {
+        messages: [{ role: "user", content: "x" }],
+        response_format: { type: "json_schema" },
+      }, "response_format.json_schema"],
       ["temperature out of range", {
         messages: [{ role: "user", content: "x" }],
         temperature: 5,

@@ -14,17 +14,25 @@
  * `GET /v1/chat/completions/{request_id}/stream` (with the resume token)
  * continues the stream.
  */
-import type { ChatMessage, EngineRequest, SamplingOverrides } from "../../core/chat.ts";
+import type {
+  ChatMessage,
+  ClientTool,
+  ContentPart,
+  EngineRequest,
+  GenerationParams,
+  Logprobs,
+  ToolCall,
+} from "../../core/chat.ts";
+import { textOfParts } from "../../core/content.ts";
 import { ChatError, errorTypeOf } from "../../core/errors.ts";
 import { RequestId } from "../../core/ids.ts";
 import type { GenerationEvent } from "../../generations/mod.ts";
-import type { ChatEngine } from "../../engine/chat_engine.ts";
 import { json } from "../responses.ts";
 import { HttpError, toHttpError } from "./errors.ts";
-import { EventQueue } from "./event_queue.ts";
+import { EventQueue, FinalEvent } from "./event_queue.ts";
 import { readJsonBody, validate } from "./request_body.ts";
 import type { RouteContext } from "./route.ts";
-import { ChatCompletionRequest, type ChatMessageIn, ResumeQuery } from "./schemas.ts";
+import { ChatCompletionRequest, type ChatMessageIn, OWNED_FIELDS, ResumeQuery } from "./schemas.ts";
 import { type SseEvent, sseResponse } from "./sse.ts";
 import type { YychatMetrics } from "../../observability/yychat_metrics.ts";
 
@@ -35,17 +43,24 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
   const { settings, services, generations } = ctx.deps;
   const engine = services.engine;
   const body = await readJsonBody(ctx.req, ChatCompletionRequest, settings.maxRequestBytes);
+  const stream = body.stream === true;
   const request: EngineRequest = {
     messages: toEngineMessages(body.messages),
     useTools: body.use_tools ?? settings.useToolsDefault,
     namespace: ctx.namespace,
-    overrides: overrides(body, engine),
+    stream,
   };
+  const params = passedFields(body);
+  if (params !== undefined) request.params = params;
+  if (body.tools != null && body.tools.length > 0) {
+    request.clientTools = body.tools as ClientTool[];
+  }
   if (body.conversation_id != null) request.conversationId = body.conversation_id;
   if (body.personality_id != null) request.personalityId = body.personality_id;
   const id = `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`;
-  const stream = body.stream === true;
-  const queue = new EventQueue(settings.ws.maxBufferedBytes);
+  // A stream is read at the client's pace from a bounded queue; a single
+  // answer needs only the generation's terminal event.
+  const queue = stream ? new EventQueue(settings.ws.maxBufferedBytes) : new FinalEvent();
   const { attachment, resumeToken } = generations.start({
     requestId: id,
     principal: ctx.namespace,
@@ -66,7 +81,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
   ctx.req.signal.addEventListener("abort", onHangUp, { once: true });
   let first: GenerationEvent | undefined;
   try {
-    first = await (stream ? queue.first() : lastEvent(queue));
+    first = await (queue instanceof EventQueue ? queue.first() : queue.result);
   } finally {
     ctx.req.signal.removeEventListener("abort", onHangUp);
   }
@@ -76,7 +91,8 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
   const meta: ChunkMeta = {
     id,
     created: Math.floor(Date.now() / 1000),
-    model: request.overrides?.model ?? engine.model,
+    // The offline provider has one model, whatever is asked.
+    model: (engine.offline ? undefined : params?.model) ?? engine.model,
     includeUsage: body.stream_options?.include_usage === true,
     stream,
   };
@@ -90,7 +106,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
     return json(completion(first, meta), 200, headers);
   }
   const finish = ctx.deferLog();
-  return sseResponse(sseEvents(queue, meta, ctx.deps.metrics), {
+  return sseResponse(sseEvents(queue as EventQueue, meta, ctx.deps.metrics), {
     keepAliveMs: settings.sseKeepAliveMs,
     onCancel: onHangUp,
     onEnd: (outcome) => finish({ stream: true, outcome }),
@@ -139,18 +155,9 @@ export async function resumeCompletionStream(ctx: RouteContext): Promise<Respons
   });
 }
 
-/** The terminal event of a non-streaming generation. */
-async function lastEvent(queue: EventQueue): Promise<GenerationEvent | undefined> {
-  let last: GenerationEvent | undefined;
-  for (let e = await queue.next(); e !== undefined; e = await queue.next()) {
-    if (e.type === "end" || e.type === "error") last = e;
-  }
-  return last;
-}
-
 /** The HTTP error for a generation that failed before any output (or vanished). */
 function failure(event: GenerationEvent | undefined): HttpError {
-  if (event?.type === "error") return toHttpError(new ChatError(event.code, event.message));
+  if (event?.type === "error") return toHttpError(chatErrorOf(event));
   return new HttpError(499, "The request was cancelled", { code: "cancelled" });
 }
 
@@ -163,45 +170,84 @@ interface ChunkMeta {
   stream: boolean;
 }
 
-function completion(end: Extract<GenerationEvent, { type: "end" }>, meta: ChunkMeta) {
-  return {
+type EndEvent = Extract<GenerationEvent, { type: "end" }>;
+
+/** A non-streamed `chat.completion`: the reply, the client's tool calls, and what the provider said. */
+function completion(end: EndEvent, meta: ChunkMeta) {
+  const calls = end.toolCalls;
+  const message: Record<string, unknown> = {
+    role: "assistant",
+    content: calls !== undefined && end.content === "" ? null : end.content,
+    refusal: end.refusal ?? null,
+  };
+  if (calls !== undefined) message.tool_calls = calls.map((c) => wireToolCall(c));
+  const out: Record<string, unknown> = {
     id: meta.id,
     object: "chat.completion",
     created: meta.created,
     model: end.model || meta.model,
     choices: [{
       index: 0,
-      message: { role: "assistant", content: end.content, refusal: null },
-      logprobs: null,
+      message,
+      logprobs: wireLogprobs(end.logprobs),
       finish_reason: openAIFinishReason(end.finishReason),
     }],
-    ...(end.usage ? { usage: end.usage } : {}),
-    system_fingerprint: null,
+  };
+  if (end.usage) out.usage = end.usage;
+  out.system_fingerprint = end.systemFingerprint ?? null;
+  if (end.serviceTier) out.service_tier = end.serviceTier;
+  return out;
+}
+
+function wireToolCall(call: ToolCall, index?: number) {
+  return {
+    ...(index === undefined ? {} : { index }),
+    id: call.id,
+    type: "function",
+    function: { name: call.name, arguments: call.arguments },
   };
 }
 
-/** The SSE events of one completion: role chunk, deltas, finish, usage, `[DONE]`. */
+function wireLogprobs(logprobs: Logprobs | undefined) {
+  if (logprobs === undefined) return null;
+  return { content: logprobs.content ?? null, refusal: logprobs.refusal ?? null };
+}
+
+/**
+ * The SSE events of one completion: role chunk, deltas (with refusal and
+ * log probabilities when the provider sent them), the client's tool calls,
+ * the finish chunk, usage, `[DONE]`. A delta chunk's JSON is this
+ * completion's fixed head and tail around the delta: only the delta is
+ * serialised per chunk.
+ */
 async function* sseEvents(
   queue: EventQueue,
   meta: ChunkMeta,
   metrics: YychatMetrics | undefined,
   snapshot?: { seq: number; content: string },
 ): AsyncGenerator<SseEvent> {
-  const base = {
+  const head = `{"id":${
+    JSON.stringify(meta.id)
+  },"object":"chat.completion.chunk","created":${meta.created},"model":${
+    JSON.stringify(meta.model)
+  },"system_fingerprint":null,"choices":[{"index":0,"delta":`;
+  // With include_usage, OpenAI sends `usage: null` on every chunk but the last.
+  const usageNull = meta.includeUsage ? `,"usage":null` : "";
+  const tail = `,"logprobs":null,"finish_reason":null}]${usageNull}}`;
+  const chunk = (delta: string, logprobs?: Logprobs) =>
+    logprobs === undefined
+      ? head + delta + tail
+      : `${head}${delta},"logprobs":${
+        JSON.stringify(wireLogprobs(logprobs))
+      },"finish_reason":null}]${usageNull}}`;
+  const base = (end: EndEvent) => ({
     id: meta.id,
     object: "chat.completion.chunk",
     created: meta.created,
-    model: meta.model,
-    system_fingerprint: null,
-  };
-  // With include_usage, OpenAI sends `usage: null` on every chunk but the last.
-  const usageField = meta.includeUsage ? { usage: null } : {};
-  const chunk = (delta: Record<string, unknown>, finishReason: OpenAIFinishReason | null = null) =>
-    JSON.stringify({
-      ...base,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-      ...usageField,
-    });
+    model: end.model || meta.model,
+    system_fingerprint: end.systemFingerprint ?? null,
+    ...(end.serviceTier ? { service_tier: end.serviceTier } : {}),
+  });
   if (snapshot) {
     yield {
       id: snapshot.seq,
@@ -212,28 +258,54 @@ async function* sseEvents(
   for (let e = await queue.next(); e !== undefined; e = await queue.next()) {
     switch (e.type) {
       case "stream_start":
-        yield { id: e.seq, data: chunk({ role: "assistant", content: "", refusal: null }) };
+        yield { id: e.seq, data: chunk(`{"role":"assistant","content":"","refusal":null}`) };
         break;
-      case "chunk":
-        yield { id: e.seq, data: chunk({ content: e.content }) };
+      case "chunk": {
+        const delta = e.refusal === undefined
+          ? `{"content":${JSON.stringify(e.content)}}`
+          : JSON.stringify({ content: e.content, refusal: e.refusal });
+        yield { id: e.seq, data: chunk(delta, e.logprobs) };
         break;
-      case "end":
+      }
+      case "end": {
         if (!meta.stream) {
-          yield { id: e.seq, data: chunk({ role: "assistant", content: e.content }) };
+          yield {
+            id: e.seq,
+            data: chunk(JSON.stringify({ role: "assistant", content: e.content })),
+          };
         }
-        yield { id: e.seq, data: chunk({}, openAIFinishReason(e.finishReason)) };
+        if (e.toolCalls !== undefined) {
+          yield {
+            id: e.seq,
+            data: chunk(JSON.stringify({ tool_calls: e.toolCalls.map(wireToolCall) })),
+          };
+        }
+        yield {
+          id: e.seq,
+          data: JSON.stringify({
+            ...base(e),
+            choices: [{
+              index: 0,
+              delta: {},
+              logprobs: null,
+              finish_reason: openAIFinishReason(e.finishReason),
+            }],
+            ...(meta.includeUsage ? { usage: null } : {}),
+          }),
+        };
         if (meta.includeUsage) {
           yield {
             id: e.seq,
-            data: JSON.stringify({ ...base, choices: [], usage: e.usage ?? null }),
+            data: JSON.stringify({ ...base(e), choices: [], usage: e.usage ?? null }),
           };
         }
         yield { data: "[DONE]" };
         return;
+      }
       case "error": {
         // Headers went out already: this event is the error the client sees (counted here).
         metrics?.error(e.code);
-        const err = toHttpError(new ChatError(e.code, e.message));
+        const err = toHttpError(chatErrorOf(e));
         yield {
           id: e.seq,
           data: JSON.stringify({
@@ -242,6 +314,7 @@ async function* sseEvents(
               type: errorTypeOf(e.code),
               param: err.options.param ?? null,
               code: e.code,
+              ...(e.upstreamCode ? { upstream_code: e.upstreamCode } : {}),
             },
           }),
         };
@@ -253,6 +326,16 @@ async function* sseEvents(
   }
 }
 
+/** The error of an `error` event, with what it carries of the provider's answer. */
+function chatErrorOf(e: Extract<GenerationEvent, { type: "error" }>): ChatError {
+  return new ChatError(e.code, e.message, {
+    ...(e.status === undefined ? {} : { status: e.status }),
+    ...(e.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: e.retryAfterSeconds }),
+    ...(e.param === undefined ? {} : { param: e.param }),
+    ...(e.upstreamCode === undefined ? {} : { upstreamCode: e.upstreamCode }),
+  });
+}
+
 /** OpenAI clients know four finish reasons; anything else reads as `stop`. */
 function openAIFinishReason(reason: string): OpenAIFinishReason {
   return reason === "length" || reason === "tool_calls" || reason === "content_filter"
@@ -260,19 +343,26 @@ function openAIFinishReason(reason: string): OpenAIFinishReason {
     : "stop";
 }
 
+/** The fields of a message the engine reads; any other is passed upstream unchanged. */
+const MESSAGE_FIELDS = new Set(["role", "content", "name", "tool_calls", "tool_call_id"]);
+
 /**
- * The client's messages in the engine's shape: `developer` reads as
- * `system`, tool results get the tool's name from the call they answer.
+ * The client's messages in the engine's shape: array content kept as its
+ * parts (what goes upstream) with its text form (what memory stores),
+ * `developer` read as `system` (joined into the prompt after the
+ * personality's), tool results named after the call they answer, and the
+ * message's other fields kept for the provider.
  */
 export function toEngineMessages(messages: ChatMessageIn[]): ChatMessage[] {
   const toolNames = new Map<string, string>();
   return messages.map((m): ChatMessage => {
+    const { content, parts } = contentOf(m.content);
     switch (m.role) {
       case "system":
       case "developer":
-        return { role: "system", content: m.content };
+        return { role: "system", content };
       case "user":
-        return { role: "user", content: m.content };
+        return withExtras({ role: "user", content }, m, parts);
       case "assistant": {
         const calls = (m.tool_calls ?? []).map((c) => ({
           id: c.id,
@@ -280,39 +370,60 @@ export function toEngineMessages(messages: ChatMessageIn[]): ChatMessage[] {
           arguments: c.function.arguments,
         }));
         for (const c of calls) toolNames.set(c.id, c.name);
-        return calls.length > 0
-          ? { role: "assistant", content: m.content ?? null, tool_calls: calls }
-          : { role: "assistant", content: m.content ?? "" };
+        const message: ChatMessage = {
+          role: "assistant",
+          content: m.content == null ? (calls.length > 0 ? null : "") : content,
+        };
+        if (calls.length > 0) message.tool_calls = calls;
+        return withExtras(message, m, parts);
       }
       case "tool": {
         const name = toolNames.get(m.tool_call_id);
-        return {
-          role: "tool",
-          content: m.content,
-          tool_call_id: m.tool_call_id,
-          ...(name ? { name } : {}),
-        };
+        const message: ChatMessage = { role: "tool", content, tool_call_id: m.tool_call_id };
+        if (name) message.name = name;
+        return withExtras(message, m, parts);
       }
     }
   });
 }
 
-/**
- * Sampling overrides. `model` is passed on only to a real provider (an
- * OpenAI-compatible server decides which models it serves); the offline
- * provider has one model and ignores the field.
- */
-function overrides(body: ChatCompletionRequest, engine: ChatEngine): SamplingOverrides {
-  const o: SamplingOverrides = {};
-  if (body.model && !engine.offline) o.model = body.model;
-  if (body.temperature != null) o.temperature = body.temperature;
-  if (body.top_p != null) o.topP = body.top_p;
-  if (body.max_completion_tokens != null) {
-    o.maxTokens = body.max_completion_tokens;
-    o.maxTokensField = "max_completion_tokens";
-  } else if (body.max_tokens != null) {
-    o.maxTokens = body.max_tokens;
+function contentOf(
+  content: string | ContentPart[] | null | undefined,
+): { content: string; parts?: ContentPart[] } {
+  if (content == null) return { content: "" };
+  if (typeof content === "string") return { content };
+  return { content: textOfParts(content), parts: content };
+}
+
+/** `message` with the client's parts, participant name and other fields. */
+function withExtras(
+  message: ChatMessage,
+  m: Record<string, unknown>,
+  parts: ContentPart[] | undefined,
+): ChatMessage {
+  if (parts) message.parts = parts;
+  if (m.role !== "tool" && typeof m.name === "string") message.name = m.name;
+  let extra: Record<string, unknown> | undefined;
+  for (const key in m) {
+    if (MESSAGE_FIELDS.has(key) || m[key] === undefined) continue;
+    (extra ??= {})[key] = m[key];
   }
-  if (body.stop != null) o.stop = typeof body.stop === "string" ? [body.stop] : body.stop;
-  return o;
+  if (extra) message.extra = extra;
+  return message;
+}
+
+/**
+ * The request fields passed to the provider: every field the client sent
+ * except those yychat owns ({@linkcode OWNED_FIELDS}), unchanged; `null`
+ * means absent (and so does an empty `model`).
+ */
+function passedFields(body: ChatCompletionRequest): GenerationParams | undefined {
+  let params: GenerationParams | undefined;
+  for (const key in body) {
+    const value = (body as Record<string, unknown>)[key];
+    if (value === null || value === undefined || OWNED_FIELDS.has(key)) continue;
+    if (key === "model" && value === "") continue;
+    (params ??= {})[key] = value;
+  }
+  return params;
 }

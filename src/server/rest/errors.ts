@@ -42,6 +42,7 @@ export class HttpError extends Error {
       code?: string | null;
       param?: string | null;
       type?: HttpErrorType;
+      upstreamCode?: string | null;
       headers?: HeadersInit;
     } = {},
   ) {
@@ -62,17 +63,23 @@ function paramOf(code: ErrorCode): string | null {
 }
 
 /**
- * Maps coded failures through the one status table (`httpStatusOf`); an
- * internal error, coded or not, is a 500 whose details stay in the server
- * log (the client gets the request id in `x-request-id` to quote).
+ * Maps coded failures through the one status table (`httpStatusOf`), or
+ * the status the error carries (an upstream 4xx keeps the provider's own),
+ * with `Retry-After` when the error says how long to wait; an internal
+ * error, coded or not, is a 500 whose details stay in the server log (the
+ * client gets the request id in `x-request-id` to quote).
  */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ChatError && err.code !== "internal_error") {
-    return new HttpError(httpStatusOf(err.code), err.message, {
+    return new HttpError(err.status ?? httpStatusOf(err.code), err.message, {
       code: err.code,
       type: errorTypeOf(err.code),
-      param: paramOf(err.code),
+      param: err.param ?? paramOf(err.code),
+      upstreamCode: err.upstreamCode ?? null,
+      ...(err.retryAfterSeconds === undefined
+        ? {}
+        : { headers: { "retry-after": String(err.retryAfterSeconds) } }),
     });
   }
   return new HttpError(500, "Internal server error", { code: "internal_error" });

@@ -3,7 +3,12 @@
  * response reads at its own pace (pull). A client that falls too far behind
  * is detached (the queue ends), like a slow WebSocket consumer.
  */
-import type { GenerationEvent, ResumeInfo, ResumeSubscriber } from "../../generations/mod.ts";
+import type {
+  GenerationEvent,
+  ResumeInfo,
+  ResumeSubscriber,
+  Subscriber,
+} from "../../generations/mod.ts";
 import { eventBytes } from "../../generations/events.ts";
 
 export class EventQueue implements ResumeSubscriber {
@@ -68,5 +73,25 @@ export class EventQueue implements ResumeSubscriber {
   #end(): void {
     this.#ended = true;
     this.#wake?.();
+  }
+}
+
+/**
+ * The subscriber of a non-streaming completion: it needs only the terminal
+ * event (`end` or `error`), so it keeps that one and nothing else.
+ */
+export class FinalEvent implements Subscriber {
+  #event: GenerationEvent | undefined;
+  #resolve!: (event: GenerationEvent | undefined) => void;
+  /** The terminal event once the generation (or this subscription) is over; undefined if none. */
+  readonly result = new Promise<GenerationEvent | undefined>((resolve) => this.#resolve = resolve);
+
+  push(event: GenerationEvent): boolean {
+    if (event.type === "end" || event.type === "error") this.#event = event;
+    return true;
+  }
+
+  finished(): void {
+    this.#resolve(this.#event);
   }
 }

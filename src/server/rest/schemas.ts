@@ -1,67 +1,61 @@
 /**
  * zod schemas of every REST request body and query, validated once at the
- * edge; routes receive typed values only. Unknown fields are dropped, as
- * OpenAI-compatible clients send many optional ones yychat has no use for.
+ * edge; routes receive typed values only. A chat completion keeps the
+ * fields yychat does not read: they are passed to the provider unchanged.
  */
 import { z } from "zod";
 import { ConversationId } from "../../core/ids.ts";
+import { generationParamsShape } from "../../protocol/generation_params.ts";
 
 /**
- * A content part. Only text reaches the engine; images, audio and files are
- * refused with a message naming the part type rather than silently dropped.
+ * A content part, kept as the client sent it. Text (and refusal) parts must
+ * carry their text; image, audio, file and any other parts pass upstream
+ * unchanged (the provider decides what it accepts).
  */
-const ContentPart = z.looseObject({ type: z.string() }).superRefine((part, ctx) => {
-  if (part.type === "text" || part.type === "refusal") {
-    const key = part.type;
-    if (typeof part[key] !== "string") {
-      ctx.addIssue({ code: "custom", path: [key], message: `must be a string` });
-    }
-    return;
+const ContentPart = z.looseObject({ type: z.string().min(1).max(64) }).superRefine((part, ctx) => {
+  if ((part.type === "text" || part.type === "refusal") && typeof part[part.type] !== "string") {
+    ctx.addIssue({
+      code: "custom",
+      path: [part.type],
+      message: `a "${part.type}" part needs a string "${part.type}"`,
+    });
   }
-  ctx.addIssue({
-    code: "custom",
-    path: ["type"],
-    message: `content part type "${part.type}" is not supported: only text parts are accepted`,
-  });
 });
+export type ContentPartIn = z.infer<typeof ContentPart>;
 
-/** String or text parts, joined into one string (parts separated by nothing, as OpenAI does). */
-const TextContent = z.union([z.string(), z.array(ContentPart)]).transform((c) =>
-  typeof c === "string"
-    ? c
-    : c.map((p) => String((p as Record<string, unknown>).text ?? p.refusal ?? "")).join("")
-);
+/** A message's content: a string, or an array of parts (at most 1,000). */
+const Content = z.union([z.string(), z.array(ContentPart).max(1000)]);
 
-const ToolCallIn = z.object({
+const ToolCallIn = z.looseObject({
   id: z.string().min(1),
   type: z.literal("function").optional(),
-  function: z.object({ name: z.string().min(1), arguments: z.string() }),
+  function: z.looseObject({ name: z.string().min(1), arguments: z.string() }),
 });
 
-const SystemMessage = z.object({
+// Messages keep unknown fields: they travel upstream unchanged (see toEngineMessages).
+const SystemMessage = z.looseObject({
   role: z.enum(["system", "developer"]),
-  content: TextContent,
+  content: Content,
   name: z.string().optional(),
 });
-const UserMessage = z.object({
+const UserMessage = z.looseObject({
   role: z.literal("user"),
-  content: TextContent,
+  content: Content,
   name: z.string().optional(),
 });
-const AssistantMessage = z.object({
+const AssistantMessage = z.looseObject({
   role: z.literal("assistant"),
-  content: TextContent.nullish(),
+  content: Content.nullish(),
   tool_calls: z.array(ToolCallIn).nullish(),
-  refusal: z.string().nullish(),
   name: z.string().optional(),
 });
-const ToolMessage = z.object({
+const ToolMessage = z.looseObject({
   role: z.literal("tool"),
-  content: TextContent,
+  content: Content,
   tool_call_id: z.string().min(1),
 });
 
-/** One message of the Chat Completions `messages` list (OpenAI's shapes, text content). */
+/** One message of the Chat Completions `messages` list (OpenAI's shapes). */
 export const ChatMessageIn = z.discriminatedUnion("role", [
   SystemMessage,
   UserMessage,
@@ -70,24 +64,44 @@ export const ChatMessageIn = z.discriminatedUnion("role", [
 ]);
 export type ChatMessageIn = z.infer<typeof ChatMessageIn>;
 
-const probability = (max: number) => z.number().min(0).max(max).nullish();
+/**
+ * A client tool: a function the client runs itself. Kept as sent (its
+ * `description`, `parameters`, `strict` go upstream unchanged); the name must
+ * be one OpenAI accepts.
+ */
+const ClientToolIn = z.looseObject({
+  type: z.literal("function", { message: 'only "function" tools are supported' }),
+  function: z.looseObject({
+    name: z.string().regex(
+      /^[a-zA-Z0-9_-]{1,64}$/,
+      "must match ^[a-zA-Z0-9_-]{1,64}$",
+    ),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
 
-/** `POST /v1/chat/completions` body: OpenAI's fields plus yychat's extras. */
-export const ChatCompletionRequest = z.object({
-  model: z.string().nullish(),
+/**
+ * `POST /v1/chat/completions` body: OpenAI's fields plus yychat's extras.
+ * The generation parameters are the shared schema of both doors
+ * (`src/protocol/generation_params.ts`); the fields yychat reads itself are
+ * checked here; every other field is kept and passed upstream unchanged
+ * (`docs/REST.md`, "Fidelity").
+ */
+export const ChatCompletionRequest = z.looseObject({
+  ...generationParamsShape,
   messages: z.array(ChatMessageIn).min(1, "must contain at least one message"),
   stream: z.boolean().nullish(),
-  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  temperature: probability(2),
-  top_p: probability(1),
-  max_tokens: z.int().positive().nullish(),
-  max_completion_tokens: z.int().positive().nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
   n: z.int().nullish().refine((n) => n == null || n === 1, "only n=1 is supported"),
-  tools: z.array(z.unknown()).nullish().refine(
-    (t) => !t || t.length === 0,
-    "client-defined tools are not supported: yychat runs its own tools (see use_tools)",
-  ),
+  tools: z.array(ClientToolIn).max(128).nullish(),
+  tool_choice: z.union([
+    z.enum(["none", "auto", "required"]),
+    z.looseObject({ type: z.string(), function: z.object({ name: z.string() }).optional() }),
+  ]).nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.int().min(0).max(20).nullish(),
   conversation_id: ConversationId.nullish().meta({
     description: "yychat: remember the conversation under this id (memory of the caller's key)",
   }),
@@ -107,6 +121,24 @@ export const ChatCompletionRequest = z.object({
   }),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
+
+/**
+ * Body fields yychat owns (never passed upstream as they are): the messages
+ * (personality prompt and memory are added), streaming (yychat decides how
+ * it reads the provider), `n`, the tool list (merged with yychat's), and
+ * yychat's own extras. Everything else is passed on.
+ */
+export const OWNED_FIELDS: ReadonlySet<string> = new Set([
+  "messages",
+  "stream",
+  "stream_options",
+  "n",
+  "tools",
+  "conversation_id",
+  "personality_id",
+  "use_tools",
+  "background",
+]);
 
 /** `GET /v1/chat/completions/{id}/stream`: where to continue, and the resume token. */
 export const ResumeQuery = z.object({

@@ -43,23 +43,33 @@ export interface SseEvent {
 export function sseResponse(payloads: AsyncGenerator<SseEvent>, options: SseOptions): Response {
   const encoder = new TextEncoder();
   let ended = false;
-  let keepAlive: ReturnType<typeof setInterval> | undefined;
-  let lastSentMs = performance.now();
+  let sent = 0;
+  let seen = 0;
+  let quietTicks = 0;
+  let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
+  // Ticks twice a period (one timer for every stream with the same period):
+  // a stream silent for two ticks gets a comment, so the silence before one
+  // is one to one and a half periods.
+  const keepAlive = () => {
+    if (sent !== seen) {
+      seen = sent;
+      quietTicks = 0;
+      return;
+    }
+    if (++quietTicks < 2) return;
+    quietTicks = 0;
+    controllerRef?.enqueue(KEEP_ALIVE);
+  };
   const end = (outcome: SseOutcome) => {
     if (ended) return;
     ended = true;
-    clearInterval(keepAlive);
+    tickerFor(options.keepAliveMs / 2).delete(keepAlive);
     options.onEnd(outcome);
   };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      // Checked twice a period rather than re-armed per event: the silence
-      // before a comment is one to one and a half periods.
-      keepAlive = setInterval(() => {
-        if (ended || performance.now() - lastSentMs < options.keepAliveMs) return;
-        lastSentMs = performance.now();
-        controller.enqueue(KEEP_ALIVE);
-      }, options.keepAliveMs / 2);
+      controllerRef = controller;
+      tickerFor(options.keepAliveMs / 2).add(keepAlive);
     },
     async pull(controller) {
       if (ended) return;
@@ -71,7 +81,7 @@ export function sseResponse(payloads: AsyncGenerator<SseEvent>, options: SseOpti
           end("completed");
           return;
         }
-        lastSentMs = performance.now();
+        sent++;
         const { id, event, data } = next.value;
         controller.enqueue(encoder.encode(
           `${id === undefined ? "" : `id: ${id}\n`}${
@@ -95,4 +105,41 @@ export function sseResponse(payloads: AsyncGenerator<SseEvent>, options: SseOpti
   const headers = new Headers(SSE_HEADERS);
   if (options.headers) new Headers(options.headers).forEach((v, k) => headers.set(k, v));
   return new Response(body, { headers });
+}
+
+/** One interval per period for every open stream, running only while streams are open. */
+class Ticker {
+  readonly #periodMs: number;
+  readonly #callbacks = new Set<() => void>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(periodMs: number) {
+    this.#periodMs = periodMs;
+  }
+
+  add(callback: () => void): void {
+    this.#callbacks.add(callback);
+    this.#timer ??= setInterval(() => {
+      for (const cb of this.#callbacks) cb();
+    }, this.#periodMs);
+  }
+
+  delete(callback: () => void): void {
+    this.#callbacks.delete(callback);
+    if (this.#callbacks.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}
+
+const TICKERS = new Map<number, Ticker>();
+
+function tickerFor(periodMs: number): Ticker {
+  let ticker = TICKERS.get(periodMs);
+  if (ticker === undefined) {
+    ticker = new Ticker(periodMs);
+    TICKERS.set(periodMs, ticker);
+  }
+  return ticker;
 }
