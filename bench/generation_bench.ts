@@ -121,6 +121,7 @@ export async function main(args: string[] = []): Promise<void> {
   const dataDirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
   const env = (i: number) => ({
     ...yychatEnv(mock, dataDirs[i]!),
+    WS_MAX_CONNECTIONS: "1000",
     WS_MAX_CONNECTIONS_PER_IP: "1000",
   });
   const current = await startServerProcess(env(0));
