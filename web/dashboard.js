@@ -326,11 +326,12 @@ function renderErrors(metrics, metricsOr) {
   if (needsMetrics("errors", metrics, metricsOr) || !metrics) return;
   /** @type {(string | number)[][]} */
   const rows = [];
+  // Every known code is exported from the start at 0: only those that happened are worth a row.
   for (const [code, n] of byLabel(metrics, "yychat_errors_total", "code")) {
-    rows.push([code, "server", n]);
+    if (n > 0) rows.push([code, "server", n]);
   }
   for (const [code, n] of byLabel(metrics, "yychat_upstream_errors_total", "code")) {
-    rows.push([code, "provider", n]);
+    if (n > 0) rows.push([code, "provider", n]);
   }
   rows.sort((a, b) => Number(b[2]) - Number(a[2]));
   $("errors").replaceChildren(
@@ -383,7 +384,7 @@ function renderOutcomes(metrics, metricsOr) {
     .sort((a, b) => Number(b[2]) - Number(a[2]));
   const resumes = [...byLabel(metrics, "yychat_resumes_total", "outcome")]
     .map(([outcome, n]) => ["resume", outcome, n]);
-  const rows = [...gens, ...resumes];
+  const rows = [...gens, ...resumes].filter((row) => Number(row[2]) > 0);
   $("outcomes").replaceChildren(
     rows.length === 0 ? muted("No replies yet.") : table(["door", "outcome", "count"], rows, [2]),
   );
