@@ -19,7 +19,7 @@ import type { Logger } from "../core/logger.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import type { StatusData } from "../protocol/messages.ts";
 import type { Router } from "../router/router.ts";
-import type { Clock, TimerId } from "../core/clock.ts";
+import { type Clock, type TimerId, within } from "../core/clock.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 import { YychatMetrics } from "../observability/yychat_metrics.ts";
 
@@ -312,16 +312,5 @@ export class Supervisor {
     this.#sweepTimer = undefined;
     this.#status = "stopped";
     logger.info("supervisor_stopped", {});
-  }
-}
-
-/** Waits for `promise`, but at most `ms`. */
-async function within(promise: Promise<unknown>, ms: number, clock: Clock): Promise<void> {
-  let timer: TimerId | undefined;
-  const timeout = new Promise<void>((resolve) => timer = clock.setTimeout(resolve, ms));
-  try {
-    await Promise.race([promise, timeout]);
-  } finally {
-    clock.clearTimeout(timer!);
   }
 }

@@ -21,3 +21,14 @@ export const systemClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (id) => clearTimeout(id),
 };
+
+/** Waits for `promise`, but at most `ms` on `clock`; never rejects on timeout. */
+export async function within(promise: Promise<unknown>, ms: number, clock: Clock): Promise<void> {
+  let timer: TimerId | undefined;
+  const timeout = new Promise<void>((resolve) => timer = clock.setTimeout(resolve, ms));
+  try {
+    await Promise.race([promise, timeout]);
+  } finally {
+    clock.clearTimeout(timer!);
+  }
+}

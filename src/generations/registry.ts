@@ -9,7 +9,7 @@
  * then the buffered events above the last delivered `seq`, then live.
  */
 import type { ChatRunner } from "../core/chat.ts";
-import type { Clock, TimerId } from "../core/clock.ts";
+import { type Clock, type TimerId, within } from "../core/clock.ts";
 import { ChatError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { spawn } from "../core/spawn.ts";
@@ -326,15 +326,4 @@ function unavailable(requestId: string): ChatError {
     `Cannot resume "${requestId}": it is unknown, expired, or the token does not match` +
       " (a completed reply is in the conversation's memory)",
   );
-}
-
-/** Waits for `promise`, but at most `ms`. */
-async function within(promise: Promise<unknown>, ms: number, clock: Clock): Promise<void> {
-  let timer: TimerId | undefined;
-  const timeout = new Promise<void>((resolve) => timer = clock.setTimeout(resolve, ms));
-  try {
-    await Promise.race([promise, timeout]);
-  } finally {
-    clock.clearTimeout(timer!);
-  }
 }

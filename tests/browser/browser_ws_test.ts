@@ -6,16 +6,10 @@
  * `.ci/run` installs Debian's `chromium`; without it the test is ignored.
  */
 import assert from "node:assert/strict";
+import { CHROMIUM, CHROMIUM_FLAGS, hasChromium, warnIfNoChromium } from "../helpers/chromium.ts";
 import { startTestServer } from "../helpers/test_server.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+warnIfNoChromium("browser WebSocket tests");
 
 const KEY = "sk-browser-test-key";
 
@@ -76,14 +70,7 @@ async function withPages(
         const profile = await Deno.makeTempDir({ prefix: "yychat-chromium-" });
         const browser = new Deno.Command(CHROMIUM, {
           args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            ...CHROMIUM_FLAGS,
             `--user-data-dir=${profile}`,
             `${origin}/`,
           ],

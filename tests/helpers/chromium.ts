@@ -7,6 +7,18 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
+/** Headless, quiet and offline: no sandbox (root in CI), no GPU, no background traffic. */
+export const CHROMIUM_FLAGS: readonly string[] = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
 /** Whether Chromium is installed (tests that need it are ignored loudly otherwise). */
 export const hasChromium: boolean = (() => {
   try {
@@ -44,18 +56,7 @@ export async function launchChromium(): Promise<Chromium> {
       userDataDir: profile,
       timeout: 20_000,
       protocolTimeout: 20_000,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-      ],
+      args: [...CHROMIUM_FLAGS, "--disable-dev-shm-usage", "--hide-scrollbars"],
     });
   } catch (err) {
     await Deno.remove(profile, { recursive: true }).catch(() => {});
