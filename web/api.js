@@ -31,21 +31,17 @@ export function loadKey() {
   }
 }
 
-/** Remembers `key` in this browser (`localStorage`). @param {string} key */
+/**
+ * Remembers `key` in this browser (`localStorage`); no key forgets the
+ * remembered one.
+ * @param {string | undefined} key
+ */
 export function saveKey(key) {
   try {
-    localStorage.setItem(KEY_STORAGE, key);
+    if (key) localStorage.setItem(KEY_STORAGE, key);
+    else localStorage.removeItem(KEY_STORAGE);
   } catch {
     // Storage disabled: the key lasts until the page is closed.
-  }
-}
-
-/** Forgets the remembered key. */
-export function forgetKey() {
-  try {
-    localStorage.removeItem(KEY_STORAGE);
-  } catch {
-    // nothing remembered
   }
 }
 

@@ -5,9 +5,9 @@
  * `yychat_client.js`), and errors as sentences with their code.
  * @module
  */
-import { apiJson, forgetKey, loadKey, saveKey } from "./api.js";
+import { apiJson, loadKey, saveKey } from "./api.js";
 import { ConversationStore } from "./conversations.js";
-import { describeError } from "./error_text.js";
+import { describeError, errorLine } from "./error_text.js";
 import { KeyDialog } from "./key_dialog.js";
 import { renderMarkdown } from "./markdown.js";
 import { setUpTheme } from "./theme.js";
@@ -110,23 +110,6 @@ function hideBanner(topic) {
   if (ui.banner.dataset.topic === topic) ui.banner.hidden = true;
 }
 
-/**
- * @param {string | undefined} code
- * @param {string} [message]
- */
-function errorLine(code, message) {
-  const p = document.createElement("p");
-  p.className = "error-line";
-  p.append(describeError(code, message));
-  if (code) {
-    const c = document.createElement("code");
-    c.className = "error-code";
-    c.textContent = code;
-    p.append(" ", c);
-  }
-  return p;
-}
-
 /** @param {string} text */
 function announce(text) {
   ui.announce.textContent = "";
@@ -152,8 +135,7 @@ function openKeyDialog(error) {
 /** @param {string | undefined} newKey */
 function useKey(newKey) {
   key = newKey || undefined;
-  if (key) saveKey(key);
-  else forgetKey();
+  saveKey(key);
   hideBanner("connection");
   hideBanner("key");
   client.setKey(key);
@@ -429,8 +411,6 @@ function follow(reply) {
         break;
       case "resume_ok":
       case "stream_snapshot":
-        note = undefined;
-        break;
       case "stream_chunk":
         note = undefined;
         break;
@@ -541,17 +521,9 @@ function send() {
   });
   ui.input.value = "";
   renderAll();
+  // A reply refused before sending (too long, queue full) has already ended:
+  // its first listener gets the backlog, so follow() stores and draws the error.
   follow(reply);
-  if (reply.ended) {
-    // Refused before sending (too long, queue full): already final.
-    const found = store.findReply(reply.request_id);
-    if (found && reply.error) {
-      found.message.status = "error";
-      found.message.error = { code: reply.error.code, message: reply.error.message };
-      store.save();
-      renderLog();
-    }
-  }
 }
 
 ui.composer.addEventListener("submit", (e) => {

@@ -7,9 +7,9 @@
  * "—"; without `/metrics` the page falls back to `/ws/status`.
  * @module
  */
-import { ApiError, apiFetch, apiJson, forgetKey, loadKey, saveKey } from "./api.js";
+import { ApiError, apiFetch, apiJson, loadKey, saveKey } from "./api.js";
 import { drawChart } from "./chart.js";
-import { describeError } from "./error_text.js";
+import { describeError, errorLine } from "./error_text.js";
 import { KeyDialog } from "./key_dialog.js";
 import {
   byLabel,
@@ -47,19 +47,14 @@ const p50Series = [];
 /** @type {{t: number, v: number | null}[]} */
 const p95Series = [];
 
-const keyDialog = new KeyDialog({
-  onSave(newKey) {
-    key = newKey || undefined;
-    if (key) saveKey(key);
-    else forgetKey();
-    pollNow();
-  },
-  onForget() {
-    key = undefined;
-    forgetKey();
-    pollNow();
-  },
-});
+/** @param {string | undefined} newKey */
+function useKey(newKey) {
+  key = newKey || undefined;
+  saveKey(key);
+  pollNow();
+}
+
+const keyDialog = new KeyDialog({ onSave: useKey, onForget: () => useKey(undefined) });
 $("key-button").addEventListener("click", () => keyDialog.open(key));
 setUpTheme(/** @type {HTMLButtonElement} */ ($("theme")));
 
@@ -167,14 +162,13 @@ function render(metricsOr, statusOr, mcpOr) {
 
   // Tiles.
   const connections = metrics ? total(metrics, "yychat_ws_connections") : undefined;
+  const accepted = metrics ? total(metrics, "yychat_ws_connections_accepted_total") : undefined;
   setTile(
     "connections",
     connections ?? status?.active_connections,
     [
       typeof status?.max_connections === "number" ? `of ${fmtInt(status.max_connections)} max` : "",
-      metrics && total(metrics, "yychat_ws_connections_accepted_total") !== undefined
-        ? `${fmtInt(total(metrics, "yychat_ws_connections_accepted_total"))} accepted`
-        : "",
+      accepted !== undefined ? `${fmtInt(accepted)} accepted` : "",
     ],
   );
   setTile("rate", rate === null ? undefined : rate, [
@@ -251,14 +245,7 @@ function showProblem(problem) {
     banner.hidden = true;
     return;
   }
-  const p = document.createElement("p");
-  p.className = "error-line";
-  p.append(describeError(problem.code, problem.message), " ");
-  const code = document.createElement("code");
-  code.className = "error-code";
-  code.textContent = problem.code;
-  p.append(code);
-  banner.replaceChildren(p);
+  banner.replaceChildren(errorLine(problem.code, problem.message));
   banner.hidden = false;
 }
 

@@ -106,3 +106,23 @@ export function describeError(code, message) {
   if (code?.startsWith("http_")) return `The server answered with HTTP ${code.slice(5)}.`;
   return message ? `Error: ${message}` : "Something went wrong.";
 }
+
+/**
+ * A `<p class="error-line">`: the sentence for `code`, then the code itself,
+ * small (both pages show errors this way).
+ * @param {string | undefined} code
+ * @param {string} [message] the server's message
+ * @returns {HTMLParagraphElement}
+ */
+export function errorLine(code, message) {
+  const p = document.createElement("p");
+  p.className = "error-line";
+  p.append(describeError(code, message));
+  if (code) {
+    const c = document.createElement("code");
+    c.className = "error-code";
+    c.textContent = code;
+    p.append(" ", c);
+  }
+  return p;
+}

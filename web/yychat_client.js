@@ -467,17 +467,9 @@ export class YychatClient extends EventTarget {
    * @param {{forget?: boolean}} [options]
    */
   close(options = {}) {
-    clearTimeout(this.#retryTimer);
-    clearInterval(this.#heartbeatTimer);
     globalThis.removeEventListener?.("online", this.#onOnline);
     globalThis.removeEventListener?.("pagehide", this.#onPageHide);
-    const ws = this.#ws;
-    this.#ws = null;
-    this.#ready = false;
-    if (ws) {
-      detach(ws);
-      ws.close(1000, "client closed");
-    }
+    this.#stop("client closed");
     for (const reply of this.#replies.values()) reply.attached = false;
     if (options.forget) {
       for (const reply of this.#replies.values()) {
@@ -809,6 +801,18 @@ export class YychatClient extends EventTarget {
    * @param {string} [message]
    */
   #fail(code, message) {
+    this.#stop("client gave up");
+    // Messages that never left cannot be sent with these credentials.
+    for (const { reply } of this.#outbox) this.#end(failed(reply, code, message ?? ""));
+    this.#outbox = [];
+    this.#setState("failed", { code, message });
+  }
+
+  /**
+   * Stops the timers and closes the socket without hearing from it again.
+   * @param {string} reason
+   */
+  #stop(reason) {
     clearTimeout(this.#retryTimer);
     clearInterval(this.#heartbeatTimer);
     const ws = this.#ws;
@@ -816,19 +820,8 @@ export class YychatClient extends EventTarget {
     this.#ready = false;
     if (ws) {
       detach(ws);
-      ws.close(1000, "client gave up");
+      ws.close(1000, reason);
     }
-    // Messages that never left cannot be sent with these credentials.
-    for (const { reply } of this.#outbox) {
-      reply.error = { code, message: message ?? "" };
-      this.#end(reply, "error", {
-        type: "error",
-        request_id: reply.request_id,
-        error: reply.error,
-      });
-    }
-    this.#outbox = [];
-    this.#setState("failed", { code, message });
   }
 
   /**

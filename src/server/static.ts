@@ -21,11 +21,8 @@
 import { errorResponse } from "./responses.ts";
 import { WEB_VENDOR } from "./web_vendor.ts";
 
-// (Not an export statement: the layer test reads relative strings in those as imports.)
-const WEB_ROOT = new URL("../../web/", import.meta.url);
-
 /** Where `web/` is by default: beside `src/`, relative to this module. */
-export const DEFAULT_WEB_ROOT: URL = WEB_ROOT;
+const WEB_ROOT = new URL("../../web/", import.meta.url);
 
 /** Largest file served from `web/` (the pages are small; this bounds memory). */
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
@@ -99,7 +96,7 @@ export interface StaticOptions {
 export function createStaticHandler(
   options: StaticOptions = {},
 ): (req: Request) => Promise<Response> {
-  const root = options.root ?? DEFAULT_WEB_ROOT;
+  const root = options.root ?? WEB_ROOT;
   const rootPath = decodeURIComponent(root.pathname).replace(/\/?$/, "/");
   const cache = new Map<string, CachedFile>();
   const vendor = new Map<string, Promise<Asset>>();
