@@ -2,13 +2,12 @@
  * The chat page (`GET /`) in headless Chromium against a real yychat server:
  * streaming, tool calls, stop (button and Esc), keyboard-only use, a wrong
  * key, sanitised markdown, a phone-width layout, conversations across
- * reloads, and a reload in the middle of a reply (SPEC §9, once the server
- * supports `resume`). The OpenAI mock scripts replies where the offline
- * provider cannot (slow streams, markdown with HTML in it).
+ * reloads, and a reload in the middle of a reply (SPEC §9). The OpenAI mock
+ * scripts replies where the offline provider cannot (slow streams, markdown
+ * with HTML in it).
  */
 import assert from "node:assert/strict";
 import type { Page } from "puppeteer-core";
-import { INBOUND_SCHEMAS } from "../../src/protocol/messages.ts";
 import {
   type Chromium,
   hasChromium,
@@ -21,14 +20,6 @@ import { OpenAIMock, textReply } from "../helpers/openai_mock.ts";
 import { startTestServer, type TestServer } from "../helpers/test_server.ts";
 
 warnIfNoChromium("tests/browser/chat_page_test.ts");
-
-const resumeSupported = "resume" in INBOUND_SCHEMAS;
-if (!resumeSupported) {
-  console.warn(
-    "tests/browser/chat_page_test.ts: the reload-mid-reply test is IGNORED — the server has no " +
-      "`resume` message yet (SPEC §9); it runs once INBOUND_SCHEMAS has one.",
-  );
-}
 
 const KEY = "sk-page-test-key";
 
@@ -329,7 +320,7 @@ Deno.test({
 
 Deno.test({
   name: "chat page: a reload in the middle of a reply resumes it, with no text duplicated",
-  ignore: !hasChromium || !resumeSupported,
+  ignore: !hasChromium,
   async fn() {
     await withChatPage({ useMock: true }, async ({ server, mock, page }) => {
       const expected = words(60);

@@ -13,20 +13,33 @@ import {
   warnIfNoChromium,
   watchProblems,
 } from "../helpers/chromium.ts";
-import { startTestServer } from "../helpers/test_server.ts";
+import { startTestServer, type TestServer } from "../helpers/test_server.ts";
 
 warnIfNoChromium("tests/browser/dashboard_page_test.ts");
 
 const KEY = "sk-dashboard-test-key";
 
+/** A yychat server (with `env`) and headless Chromium, both closed after `fn`. */
+async function withBrowser(
+  env: Record<string, string>,
+  fn: (server: TestServer, chrome: Chromium) => Promise<void>,
+): Promise<void> {
+  const server = await startTestServer(env);
+  let chrome: Chromium | undefined;
+  try {
+    chrome = await launchChromium();
+    await fn(server, chrome);
+  } finally {
+    await chrome?.close();
+    await server.close();
+  }
+}
+
 Deno.test({
   name: "dashboard: shows the connection a chat page holds, and its end, within a few polls",
   ignore: !hasChromium,
   async fn() {
-    const server = await startTestServer();
-    let chrome: Chromium | undefined;
-    try {
-      chrome = await launchChromium();
+    await withBrowser({}, async (server, chrome) => {
       const dashboard = await chrome.page();
       const problems = watchProblems(dashboard);
       await dashboard.goto(`${server.http}/dashboard`);
@@ -51,10 +64,7 @@ Deno.test({
         { timeout: 8000 },
       );
       assert.deepEqual(problems, []);
-    } finally {
-      await chrome?.close();
-      await server.close();
-    }
+    });
   },
 });
 
@@ -62,12 +72,9 @@ Deno.test({
   name: "dashboard: without /metrics the missing figures show — and the page says why",
   ignore: !hasChromium,
   async fn() {
-    const server = await startTestServer();
-    let chrome: Chromium | undefined;
-    try {
+    await withBrowser({}, async (server, chrome) => {
       const metrics = await fetch(`${server.http}/metrics`);
       await metrics.body?.cancel();
-      chrome = await launchChromium();
       const page = await chrome.page();
       const problems = watchProblems(page);
       await page.goto(`${server.http}/dashboard`);
@@ -87,10 +94,7 @@ Deno.test({
         assert.match(await textOf(page, "#sources"), /Sources: \/metrics/);
       }
       assert.deepEqual(problems, []);
-    } finally {
-      await chrome?.close();
-      await server.close();
-    }
+    });
   },
 });
 
@@ -98,10 +102,7 @@ Deno.test({
   name: "dashboard: with a server key it asks for the key, then shows the MCP servers",
   ignore: !hasChromium,
   async fn() {
-    const server = await startTestServer({ YYCHAT_API_KEY: KEY });
-    let chrome: Chromium | undefined;
-    try {
-      chrome = await launchChromium();
+    await withBrowser({ YYCHAT_API_KEY: KEY }, async (server, chrome) => {
       const page = await chrome.page();
       const problems = watchProblems(page);
       await page.goto(`${server.http}/dashboard`);
@@ -114,10 +115,7 @@ Deno.test({
       );
       await page.waitForFunction("document.querySelector('#banner').hidden");
       assert.deepEqual(problems, []);
-    } finally {
-      await chrome?.close();
-      await server.close();
-    }
+    });
   },
 });
 
@@ -125,10 +123,7 @@ Deno.test({
   name: "dashboard: a phone-width viewport has no horizontal scroll",
   ignore: !hasChromium,
   async fn() {
-    const server = await startTestServer();
-    let chrome: Chromium | undefined;
-    try {
-      chrome = await launchChromium();
+    await withBrowser({}, async (server, chrome) => {
       const page = await chrome.page({ width: 390, height: 844 });
       const problems = watchProblems(page);
       await page.goto(`${server.http}/dashboard`);
@@ -138,9 +133,6 @@ Deno.test({
       );
       assert.equal(overflow, 0);
       assert.deepEqual(problems, []);
-    } finally {
-      await chrome?.close();
-      await server.close();
-    }
+    });
   },
 });

@@ -159,6 +159,25 @@ async function closeClient(
   }
 }
 
+/**
+ * A client of a scripted peer (no storage and fast reconnects unless
+ * `options` says otherwise), not connected yet; both are closed after `fn`.
+ */
+async function withScripted(
+  script: (peer: Peer) => void | Promise<void>,
+  fn: (client: YychatClient, peer: ReturnType<typeof scriptedServer>) => Promise<void>,
+  options: ConstructorParameters<typeof YychatClient>[0] = {},
+): Promise<void> {
+  const peer = scriptedServer(script);
+  const client = new YychatClient({ url: peer.url, storage: null, ...FAST, ...options });
+  try {
+    await fn(client, peer);
+  } finally {
+    await closeClient(client);
+    await peer.close();
+  }
+}
+
 // ----------------------------------------------------------------- rules
 
 Deno.test("closeAction() follows the close-code table", () => {
@@ -317,7 +336,7 @@ async function firstLeg(peer: Peer): Promise<string> {
 }
 
 Deno.test("after a reconnect the client resumes; replayed events are ignored by seq", async () => {
-  const peer = scriptedServer(async (p) => {
+  const script = async (p: Peer) => {
     if (p.n === 1) return void await firstLeg(p);
     const resume = await p.next("resume");
     assert.equal(resume.resume_token, "tok-1");
@@ -336,9 +355,8 @@ Deno.test("after a reconnect the client resumes; replayed events are ignored by 
       full_content: "Hello world",
       finish_reason: "stop",
     });
-  });
-  const client = new YychatClient({ url: peer.url, storage: new MemoryStorage(), ...FAST });
-  try {
+  };
+  await withScripted(script, async (client) => {
     const seen = states(client);
     client.connect();
     const reply = client.chat({ content: "hi" });
@@ -373,14 +391,11 @@ Deno.test("after a reconnect the client resumes; replayed events are ignored by 
       "open",
     ]);
     assert.equal(seen[2]!.code, "close_1011");
-  } finally {
-    await closeClient(client);
-    await peer.close();
-  }
+  }, { storage: new MemoryStorage() });
 });
 
 Deno.test("a stream_snapshot replaces the text so far (recovered: false)", async () => {
-  const peer = scriptedServer(async (p) => {
+  const script = async (p: Peer) => {
     if (p.n === 1) return void await firstLeg(p);
     const { request_id: r } = await p.next("resume");
     p.send({ type: "resume_ok", request_id: r, recovered: false, status: "running", top_seq: 7 });
@@ -393,9 +408,8 @@ Deno.test("a stream_snapshot replaces the text so far (recovered: false)", async
       full_content: "Hello world!",
       finish_reason: "stop",
     });
-  });
-  const client = new YychatClient({ url: peer.url, storage: null, ...FAST });
-  try {
+  };
+  await withScripted(script, async (client) => {
     client.connect();
     const reply = client.chat({ content: "hi" });
     const { events, texts } = await drain(reply);
@@ -404,28 +418,24 @@ Deno.test("a stream_snapshot replaces the text so far (recovered: false)", async
     assert.equal(texts[at + 1], "Hello world!");
     assert.equal(reply.recovered, false);
     assert.equal(reply.lastSeq, 8);
-  } finally {
-    await closeClient(client);
-    await peer.close();
-  }
+  });
 });
 
-Deno.test("resume_unavailable ends the reply as unavailable, with the code", async () => {
-  const peer = scriptedServer(async (p) => {
+/** A script: {@link firstLeg}, then an `error` with `code` answers the resume. */
+function resumeRefused(code: string, message: string) {
+  return async (p: Peer) => {
     if (p.n === 1) return void await firstLeg(p);
     const { request_id: r } = await p.next("resume");
     p.send({
       type: "error",
       request_id: r,
-      error: {
-        code: "resume_unavailable",
-        type: "invalid_request_error",
-        message: "Unknown or expired",
-      },
+      error: { code, type: "invalid_request_error", message },
     });
-  });
-  const client = new YychatClient({ url: peer.url, storage: null, ...FAST });
-  try {
+  };
+}
+
+Deno.test("resume_unavailable ends the reply as unavailable, with the code", async () => {
+  await withScripted(resumeRefused("resume_unavailable", "Unknown or expired"), async (client) => {
     client.connect();
     const reply = client.chat({ content: "hi" });
     await reply.finished;
@@ -433,61 +443,38 @@ Deno.test("resume_unavailable ends the reply as unavailable, with the code", asy
     assert.equal(reply.error?.code, "resume_unavailable");
     assert.equal(reply.text, "Hello wor", "what arrived stays");
     assert.equal(client.replies.length, 0);
-  } finally {
-    await closeClient(client);
-    await peer.close();
-  }
+  });
 });
 
 Deno.test("a server without resume (unknown_message_type) ends the reply as unavailable", async () => {
-  const peer = scriptedServer(async (p) => {
-    if (p.n === 1) return void await firstLeg(p);
-    const { request_id: r } = await p.next("resume");
-    p.send({
-      type: "error",
-      request_id: r,
-      error: {
-        code: "unknown_message_type",
-        type: "invalid_request_error",
-        message: "Unknown message type: resume",
-      },
-    });
-  });
-  const client = new YychatClient({ url: peer.url, storage: null, ...FAST });
-  try {
+  const script = resumeRefused("unknown_message_type", "Unknown message type: resume");
+  await withScripted(script, async (client) => {
     client.connect();
     const reply = client.chat({ content: "hi" });
     await reply.finished;
     assert.equal(reply.status, "unavailable");
-  } finally {
-    await closeClient(client);
-    await peer.close();
-  }
+  });
 });
 
 Deno.test("a reply lost before its resume token is interrupted, not resumed", async () => {
-  const peer = scriptedServer(async (p) => {
+  const script = async (p: Peer) => {
     if (p.n > 1) return;
     const msg = await p.next("text_message");
     p.send({ type: "processing_start", request_id: msg.request_id, seq: 1 });
     p.socket.close(1011, "boom");
-  });
-  const client = new YychatClient({ url: peer.url, storage: null, ...FAST });
-  try {
+  };
+  await withScripted(script, async (client, peer) => {
     client.connect();
     const reply = client.chat({ content: "hi" });
     await reply.finished;
     assert.equal(reply.status, "interrupted");
     await waitFor(() => client.state === "open" && peer.connections === 2, 3000, "a reconnect");
-  } finally {
-    await closeClient(client);
-    await peer.close();
-  }
+  });
 });
 
 Deno.test("a cancel asked while disconnected is sent after the resume", async () => {
   let cancelled: Json | undefined;
-  const peer = scriptedServer(async (p) => {
+  const script = async (p: Peer) => {
     if (p.n === 1) return void await firstLeg(p);
     const { request_id: r } = await p.next("resume");
     p.send({ type: "resume_ok", request_id: r, recovered: true, status: "running", top_seq: 4 });
@@ -499,14 +486,8 @@ Deno.test("a cancel asked while disconnected is sent after the resume", async ()
       full_content: "Hello wor",
       finish_reason: "cancelled",
     });
-  });
-  const client = new YychatClient({
-    url: peer.url,
-    storage: null,
-    initialDelayMs: 200,
-    maxDelayMs: 200,
-  });
-  try {
+  };
+  await withScripted(script, async (client) => {
     client.connect();
     const reply = client.chat({ content: "hi" });
     await waitFor(() => client.state === "reconnecting", 3000, "the connection to drop");
@@ -514,10 +495,7 @@ Deno.test("a cancel asked while disconnected is sent after the resume", async ()
     await reply.finished;
     assert.equal(reply.status, "cancelled");
     assert.equal(cancelled?.request_id, reply.request_id);
-  } finally {
-    await closeClient(client);
-    await peer.close();
-  }
+  }, { initialDelayMs: 200, maxDelayMs: 200 });
 });
 
 Deno.test("after a reload the remembered reply is resumed from its last seq", async () => {
@@ -572,11 +550,10 @@ Deno.test("after a reload the remembered reply is resumed from its last seq", as
 });
 
 Deno.test("close codes: 4001 reconnects, 4500 is a terminal auth failure", async () => {
-  const peer = scriptedServer((p) => {
+  const script = (p: Peer) => {
     p.socket.close(p.n === 1 ? 4001 : 4500, p.n === 1 ? "slow consumer" : "auth failed");
-  });
-  const client = new YychatClient({ url: peer.url, storage: null, ...FAST });
-  try {
+  };
+  await withScripted(script, async (client, peer) => {
     const seen = states(client);
     client.connect();
     await waitFor(() => client.state === "failed", 3000, "the terminal close");
@@ -584,8 +561,5 @@ Deno.test("close codes: 4001 reconnects, 4500 is a terminal auth failure", async
     assert.equal(seen.at(-1)!.code, "auth_failed");
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(peer.connections, 2, "no reconnect after 4500");
-  } finally {
-    await closeClient(client);
-    await peer.close();
-  }
+  });
 });
