@@ -191,12 +191,11 @@ export class OpenAICompatibleStt implements SpeechToText {
         .filter((w: unknown) => typeof (w as TranscriptWord)?.word === "string")
         .map((w: TranscriptWord) => ({ word: w.word, start: +w.start || 0, end: +w.end || 0 }))
       : undefined;
+    const language = languageCode(body.language, options.language);
     return {
       text: body.text,
       model: options.model ?? this.model,
-      ...(languageCode(body.language, options.language)
-        ? { language: languageCode(body.language, options.language) }
-        : {}),
+      ...(language ? { language } : {}),
       ...(duration !== undefined ? { durationSeconds: duration } : {}),
       ...(segments ? { segments } : {}),
       ...(words ? { words } : {}),
