@@ -117,10 +117,10 @@ export interface SpeechToText {
   /** The whole transcript of `audio`. */
   transcribe(audio: AudioInput, options?: TranscribeOptions): Promise<Transcript>;
   /**
-   * The transcript as it is recognised. Optional: callers fall back to
-   * {@linkcode transcribe} and report its text as one delta.
+   * The transcript as it is recognised; an engine that cannot stream gives
+   * its whole text as one delta.
    */
-  transcribeStream?(audio: AudioInput, options?: TranscribeOptions): AsyncIterable<TranscriptEvent>;
+  transcribeStream(audio: AudioInput, options?: TranscribeOptions): AsyncIterable<TranscriptEvent>;
 }
 
 // ---------------------------------------------------------------------------
@@ -219,6 +219,7 @@ export interface SpokenSegment {
   text: string;
   format: SpeechFormat;
   sample_rate: number;
+  /** One complete file of `format` (a WAV has its real sizes), or raw samples for `pcm`. */
   audio: Uint8Array;
 }
 

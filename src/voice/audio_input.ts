@@ -7,6 +7,7 @@
  * on.
  */
 import { ChatError } from "../core/errors.ts";
+import { errorMessage } from "../core/spawn.ts";
 import type { AudioContainer, AudioInput } from "../core/speech.ts";
 import { checkSampleRate, looksLikeWav, MAX_CHANNELS, parseWav } from "./wav.ts";
 
@@ -115,7 +116,7 @@ export function decodeBase64Audio(
   } catch (err) {
     throw new ChatError(
       "invalid_audio",
-      `"audio_base64" is not valid base64: ${err instanceof Error ? err.message : String(err)}`,
+      `"audio_base64" is not valid base64: ${errorMessage(err)}`,
     );
   }
   if (bytes.length === 0) throw new ChatError("empty_audio", `"audio_base64" holds no audio`);

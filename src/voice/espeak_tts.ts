@@ -24,7 +24,7 @@ import {
   type VoiceInfo,
 } from "../core/speech.ts";
 import { ByteStream } from "./byte_stream.ts";
-import { EngineProcess, runToCompletion } from "./process.ts";
+import { EngineProcess, firstLine, runToCompletion } from "./process.ts";
 import { probeSox, SOX_INSTALL_HINT, type SoxCapabilities, soxOutputArgs } from "./sox.ts";
 
 export const ESPEAK_MODEL_ID = "yychat-offline-tts-espeak-ng";
@@ -164,7 +164,7 @@ export class EspeakTts implements TextToSpeech {
             "-t",
             "wav",
             "-",
-            ...soxOutputArgs(format, sox, PCM_SAMPLE_RATE)!,
+            ...soxOutputArgs(format, sox)!,
             "-",
             ...(needsTempo ? ["tempo", "-s", tempo.toFixed(3)] : []),
           ],
@@ -226,8 +226,8 @@ export class EspeakTts implements TextToSpeech {
 
   async #runProbe(): Promise<Probe> {
     const [voices, variants, sox] = await Promise.all([
-      listVoices(this.#espeak, []),
-      listVoices(this.#espeak, ["--voices=variant"]),
+      listVoices(this.#espeak, "--voices"),
+      listVoices(this.#espeak, "--voices=variant"),
       probeSox(this.#sox),
     ]);
     const catalogue: Catalogue = { languages: new Map(), variants: new Set() };
@@ -254,7 +254,7 @@ export class EspeakTts implements TextToSpeech {
     }
     const formats: SpeechFormat[] = ["wav"];
     for (const f of ["pcm", "mp3", "flac"] as const) {
-      if (soxOutputArgs(f, sox, PCM_SAMPLE_RATE)) formats.push(f);
+      if (soxOutputArgs(f, sox)) formats.push(f);
     }
     return { status: { available: true, formats }, catalogue, sox };
   }
@@ -268,10 +268,10 @@ interface VoiceLine {
 }
 
 /** Parses `espeak-ng --voices` (a table: Pty Language Age/Gender VoiceName File Other…). */
-async function listVoices(command: string, args: string[]): Promise<VoiceLine[] | undefined> {
+async function listVoices(command: string, flag: string): Promise<VoiceLine[] | undefined> {
   try {
     const { code, stdout } = await runToCompletion(command, {
-      args: args.length > 0 ? args : ["--voices"],
+      args: [flag],
       timeoutMs: 10_000,
       maxStdoutBytes: 512 * 1024,
     });
@@ -352,8 +352,4 @@ function dominantScript(text: string): "cmn" | "ja" | "ko" | undefined {
   if (kana > 0) return "ja";
   if (hangul > han) return "ko";
   return "cmn";
-}
-
-function firstLine(s: string): string {
-  return s.split("\n")[0]!.slice(0, 300);
 }

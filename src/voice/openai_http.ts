@@ -4,6 +4,7 @@
  * failures mapped to stable codes, and bounded reading of response bodies.
  */
 import { ChatError } from "../core/errors.ts";
+import { errorMessage } from "../core/spawn.ts";
 
 /** Where an OpenAI-compatible `/v1/audio/*` server is and how to reach it. */
 export interface HttpSpeechOptions {
@@ -60,25 +61,50 @@ export async function upstreamError(res: Response, apiKey: string | undefined): 
   return new ChatError("upstream_error", message);
 }
 
-/** A thrown `fetch`/read failure as a coded error. */
-export function requestError(
-  err: unknown,
-  options: { signal?: AbortSignal; timedOut: boolean; timeoutMs: number; apiKey?: string },
-): ChatError {
-  if (options.signal?.aborted) return new ChatError("cancelled", "The request was cancelled");
-  if (options.timedOut) {
-    return new ChatError(
-      "upstream_timeout",
-      `The speech server did not answer within ${options.timeoutMs} ms`,
-    );
-  }
-  if (err instanceof ChatError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new ChatError(
-    "upstream_error",
-    redact(`The speech server could not be reached: ${message}`, options.apiKey),
-    { cause: err },
-  );
+/** One request to the speech server: its signal and timer, and its failures as coded errors. */
+export interface RequestScope {
+  /** The caller's signal, aborted as well when the timer fires or the scope ends. */
+  signal: AbortSignal;
+  /** A thrown `fetch`/read failure as a coded error (`cancelled`, `upstream_timeout`, …). */
+  fail(err: unknown): ChatError;
+  /** The answer has started: the timer stops, the request stays open. */
+  stopTimer(): void;
+  /** Stops the timer and aborts the request. */
+  end(): void;
+}
+
+/** A {@linkcode RequestScope} bounded by `options.timeoutMs` and the caller's `signal`. */
+export function requestScope(options: HttpSpeechOptions, signal?: AbortSignal): RequestScope {
+  const { apiKey, timeoutMs } = options;
+  const own = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    own.abort();
+  }, timeoutMs);
+  return {
+    signal: signal ? AbortSignal.any([signal, own.signal]) : own.signal,
+    fail(err) {
+      if (signal?.aborted) return new ChatError("cancelled", "The request was cancelled");
+      if (timedOut) {
+        return new ChatError(
+          "upstream_timeout",
+          `The speech server did not answer within ${timeoutMs} ms`,
+        );
+      }
+      if (err instanceof ChatError) return err;
+      return new ChatError(
+        "upstream_error",
+        redact(`The speech server could not be reached: ${errorMessage(err)}`, apiKey),
+        { cause: err },
+      );
+    },
+    stopTimer: () => clearTimeout(timer),
+    end() {
+      clearTimeout(timer);
+      own.abort();
+    },
+  };
 }
 
 /**

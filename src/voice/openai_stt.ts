@@ -24,7 +24,7 @@ import {
   endpoint,
   type HttpSpeechOptions,
   readText,
-  requestError,
+  requestScope,
   sseData,
   upstreamError,
 } from "./openai_http.ts";
@@ -72,7 +72,7 @@ export class OpenAICompatibleStt implements SpeechToText {
 
   async transcribe(audio: AudioInput, options: TranscribeOptions = {}): Promise<Transcript> {
     const verbose = options.verbose === true || options.wordTimestamps === true;
-    const call = this.#call(options);
+    const call = requestScope(this.#options, options.signal);
     try {
       const res = await this.#send(audio, options, false, call.signal);
       const text = await readText(res, MAX_ANSWER_BYTES);
@@ -89,7 +89,7 @@ export class OpenAICompatibleStt implements SpeechToText {
     audio: AudioInput,
     options: TranscribeOptions = {},
   ): AsyncGenerator<TranscriptEvent> {
-    const call = this.#call(options);
+    const call = requestScope(this.#options, options.signal);
     try {
       let res: Response;
       try {
@@ -136,26 +136,6 @@ export class OpenAICompatibleStt implements SpeechToText {
     } finally {
       call.end();
     }
-  }
-
-  /** One call's signal, bounded by `STT_TIMEOUT` as a whole, and its error mapping. */
-  #call(options: TranscribeOptions) {
-    const { apiKey, timeoutMs } = this.#options;
-    const own = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      own.abort();
-    }, timeoutMs);
-    return {
-      signal: options.signal ? AbortSignal.any([options.signal, own.signal]) : own.signal,
-      fail: (err: unknown) =>
-        requestError(err, { signal: options.signal, timedOut, timeoutMs, apiKey }),
-      end: () => {
-        clearTimeout(timer);
-        own.abort();
-      },
-    };
   }
 
   /** Sends the request; resolves with the OK response (rejects with the upstream's error). */
@@ -211,12 +191,11 @@ export class OpenAICompatibleStt implements SpeechToText {
         .filter((w: unknown) => typeof (w as TranscriptWord)?.word === "string")
         .map((w: TranscriptWord) => ({ word: w.word, start: +w.start || 0, end: +w.end || 0 }))
       : undefined;
+    const language = languageCode(body.language, options.language);
     return {
       text: body.text,
       model: options.model ?? this.model,
-      ...(languageCode(body.language, options.language)
-        ? { language: languageCode(body.language, options.language) }
-        : {}),
+      ...(language ? { language } : {}),
       ...(duration !== undefined ? { durationSeconds: duration } : {}),
       ...(segments ? { segments } : {}),
       ...(words ? { words } : {}),

@@ -22,7 +22,7 @@ import {
   authHeaders,
   endpoint,
   type HttpSpeechOptions,
-  requestError,
+  requestScope,
   upstreamError,
 } from "./openai_http.ts";
 import { wavSampleRate } from "./wav.ts";
@@ -86,13 +86,8 @@ export class OpenAICompatibleTts implements TextToSpeech {
 
   async synthesize(text: string, options: SynthesizeOptions): Promise<SynthesizedSpeech> {
     const { apiKey, timeoutMs } = this.#options;
-    const own = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, own.signal]) : own.signal;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      own.abort();
-    }, timeoutMs);
+    // `timeoutMs` bounds the wait for the answer, then each read of its body (ByteStream).
+    const call = requestScope(this.#options, options.signal);
     const voice = options.voice ?? this.defaultVoice;
     const model = options.model ?? this.model;
     let res: Response;
@@ -112,12 +107,12 @@ export class OpenAICompatibleTts implements TextToSpeech {
           ...(options.speed !== undefined ? { speed: options.speed } : {}),
           ...(options.instructions ? { instructions: options.instructions } : {}),
         }),
-        signal,
+        signal: call.signal,
       });
     } catch (err) {
-      throw requestError(err, { signal: options.signal, timedOut, timeoutMs, apiKey });
+      throw call.fail(err);
     } finally {
-      clearTimeout(timer);
+      call.stopTimer();
     }
     if (!res.ok) throw await upstreamError(res, apiKey);
     if (!res.body) throw new ChatError("upstream_error", "The speech server sent no audio");
@@ -128,10 +123,10 @@ export class OpenAICompatibleTts implements TextToSpeech {
       signal: options.signal,
       timeoutError: () =>
         new ChatError("upstream_timeout", `The speech server sent nothing for ${timeoutMs} ms`),
-      readError: (err) => requestError(err, { timedOut: false, timeoutMs, apiKey }),
+      readError: (err) => call.fail(err),
       finish: () => Promise.resolve(),
       release: () => {
-        own.abort();
+        call.end();
         return Promise.resolve();
       },
     });

@@ -14,21 +14,10 @@
  *   it; nothing after it is synthesised.
  */
 import { ChatError } from "../core/errors.ts";
-import type { SpeechFormat, SpeechStream, TextToSpeech } from "../core/speech.ts";
+import type { SpeechFormat, SpeechStream, SpokenSegment, TextToSpeech } from "../core/speech.ts";
+import { concatBytes } from "./process.ts";
 import { type SegmenterOptions, SentenceSegmenter } from "./segmenter.ts";
 import { fixWavSizes } from "./wav.ts";
-
-/** One spoken sentence (field names as in the WebSocket `audio_stream` event). */
-export interface SpeechSegment {
-  /** 1, 2, 3 … in speaking order. */
-  segment: number;
-  /** The sentence as spoken (markdown removed). */
-  text: string;
-  format: SpeechFormat;
-  sample_rate: number;
-  /** One complete file of `format` (a WAV has its real sizes), or raw samples for `pcm`. */
-  audio: Uint8Array;
-}
 
 export interface SpeechPipelineOptions {
   tts: TextToSpeech;
@@ -52,7 +41,7 @@ export class SpeechPipeline implements SpeechStream {
   readonly #abort = new AbortController();
   readonly #maxBuffered: number;
   readonly #sentences: string[] = [];
-  readonly #ready: SpeechSegment[] = [];
+  readonly #ready: SpokenSegment[] = [];
   #ended = false;
   #finished = false;
   #error: unknown;
@@ -114,7 +103,7 @@ export class SpeechPipeline implements SpeechStream {
     this.#wakeConsumer?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<SpeechSegment> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<SpokenSegment> {
     try {
       for (;;) {
         if (this.aborted) return;
@@ -163,7 +152,7 @@ export class SpeechPipeline implements SpeechStream {
     }
   }
 
-  async #synthesize(text: string, signal: AbortSignal): Promise<SpeechSegment> {
+  async #synthesize(text: string, signal: AbortSignal): Promise<SpokenSegment> {
     const { tts, format, voice, speed, model } = this.#options;
     const max = this.#options.maxSegmentBytes ?? 16 * 1024 * 1024;
     const speech = await tts.synthesize(text, { format, voice, speed, model, signal });
@@ -177,12 +166,7 @@ export class SpeechPipeline implements SpeechStream {
       }
       parts.push(chunk);
     }
-    const audio = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      audio.set(p, at);
-      at += p.length;
-    }
+    const audio = concatBytes(parts);
     return {
       segment: ++this.#count,
       text,
@@ -207,7 +191,7 @@ export class SpeechPipeline implements SpeechStream {
 export async function* speakDeltas(
   deltas: AsyncIterable<string>,
   options: SpeechPipelineOptions,
-): AsyncGenerator<SpeechSegment> {
+): AsyncGenerator<SpokenSegment> {
   const pipeline = new SpeechPipeline(options);
   let failure: unknown;
   const feeding = (async () => {

@@ -27,7 +27,7 @@ import type {
   TranscriptSegment,
   TranscriptWord,
 } from "../core/speech.ts";
-import { EngineProcess, runToCompletion } from "./process.ts";
+import { EngineProcess, firstLine, runToCompletion } from "./process.ts";
 import { probeSox, rawPcmArgs, SOX_INSTALL_HINT } from "./sox.ts";
 
 export const POCKETSPHINX_MODEL_ID = "yychat-offline-stt-pocketsphinx-en-us";
@@ -316,8 +316,4 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
   }
   partial += decoder.decode();
   if (partial.trim()) yield partial.trim();
-}
-
-function firstLine(s: string): string {
-  return s.split("\n")[0]!.slice(0, 300);
 }

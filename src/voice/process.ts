@@ -6,6 +6,7 @@
  * no zombie and no leaked resource is left).
  */
 import { ChatError } from "../core/errors.ts";
+import { errorMessage } from "../core/spawn.ts";
 
 export interface EngineProcessOptions {
   args: string[];
@@ -71,9 +72,13 @@ export class EngineProcess {
           { cause: err },
         );
       }
-      throw new ChatError("audio_engine_error", `Could not start "${command}": ${message(err)}`, {
-        cause: err,
-      });
+      throw new ChatError(
+        "audio_engine_error",
+        `Could not start "${command}": ${errorMessage(err)}`,
+        {
+          cause: err,
+        },
+      );
     }
     this.#status = this.#child.status.then((s) => {
       this.#exited = true;
@@ -231,6 +236,7 @@ export function concatBytes(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** The first line of an engine's stderr, for an error message. */
+export function firstLine(s: string): string {
+  return s.split("\n")[0]!.slice(0, 300);
 }

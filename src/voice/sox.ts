@@ -4,7 +4,7 @@
  * conversions yychat needs. Audio always flows through stdin/stdout, never
  * through files.
  */
-import type { SpeechFormat } from "../core/speech.ts";
+import { PCM_SAMPLE_RATE, type SpeechFormat } from "../core/speech.ts";
 import { runToCompletion } from "./process.ts";
 
 export const SOX_INSTALL_HINT = "apt-get install sox libsox-fmt-mp3";
@@ -53,17 +53,13 @@ export function rawPcmArgs(sampleRate: number, channels: number): string[] {
 }
 
 /** Output arguments (before the `-` that names stdout) for a speech format; undefined when sox cannot make it. */
-export function soxOutputArgs(
-  format: SpeechFormat,
-  caps: SoxCapabilities,
-  pcmSampleRate: number,
-): string[] | undefined {
+export function soxOutputArgs(format: SpeechFormat, caps: SoxCapabilities): string[] | undefined {
   if (!caps.available) return undefined;
   switch (format) {
     case "wav":
       return ["-t", "wav", "-e", "signed-integer", "-b", "16"];
     case "pcm":
-      return rawPcmArgs(pcmSampleRate, 1);
+      return rawPcmArgs(PCM_SAMPLE_RATE, 1);
     case "mp3":
       return caps.types.has("mp3") ? ["-t", "mp3"] : undefined;
     case "flac":

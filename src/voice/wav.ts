@@ -38,6 +38,16 @@ const FORMAT_NAMES: Record<number, string> = {
   0x0055: "MPEG layer 3",
 };
 
+/** The fields of a `fmt ` chunk yychat checks. */
+interface FmtChunk {
+  format: number;
+  channels: number;
+  rate: number;
+  byteRate: number;
+  align: number;
+  bits: number;
+}
+
 const ascii = (bytes: Uint8Array, at: number) =>
   String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
 
@@ -64,14 +74,7 @@ export function parseWav(bytes: Uint8Array): WavInfo {
     throw new ChatError("invalid_audio", "The audio is not a WAV file (no RIFF/WAVE header)");
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let fmt: {
-    format: number;
-    channels: number;
-    rate: number;
-    byteRate: number;
-    align: number;
-    bits: number;
-  } | undefined;
+  let fmt: FmtChunk | undefined;
   let at = 12;
   while (at + 8 <= bytes.length) {
     const id = ascii(bytes, at);
@@ -136,16 +139,7 @@ export function parseWav(bytes: Uint8Array): WavInfo {
   );
 }
 
-function checkFormat(
-  f: {
-    format: number;
-    channels: number;
-    rate: number;
-    byteRate: number;
-    align: number;
-    bits: number;
-  },
-): void {
+function checkFormat(f: FmtChunk): void {
   if (f.format !== 1 || f.bits !== 16) {
     const what = f.format === 1
       ? `${f.bits}-bit PCM`

@@ -89,13 +89,14 @@ class Sink implements Subscriber {
   }
 }
 
-function setup(steps: Step[]) {
+function setup(steps: Step[], resumeWindowMs = 60_000) {
+  const engine = new ScriptedEngine(steps);
   const registry = new GenerationRegistry({
-    runner: new ScriptedEngine(steps),
+    runner: engine,
     log: new MemoryEventLog({
       maxBytesPerGeneration: 1 << 20,
       maxTotalBytes: 1 << 24,
-      resumeWindowMs: 60_000,
+      resumeWindowMs,
     }),
     clock: new FakeClock(),
     logger: silentLogger,
@@ -114,7 +115,7 @@ function setup(steps: Step[]) {
     onDisconnect: "continue",
     ...fields,
   });
-  return { registry, spec };
+  return { registry, spec, engine };
 }
 
 const TEXT = ["It is late. ", "The moon is up. ", "Good night."];
@@ -188,26 +189,10 @@ Deno.test("Generation: a speech failure ends the speech with an error, not the r
 Deno.test("Generation: spoken input is transcribed first, then answered (or only transcribed)", async (t) => {
   for (const respond of [true, false]) {
     await t.step(`respond: ${respond}`, async () => {
-      const engine = new ScriptedEngine([
+      const { registry: real, spec, engine } = setup([
         { type: "delta", content: "Fine." },
         { type: "done", finishReason: "stop", content: "Fine.", model: "m" },
-      ]);
-      const { registry, spec } = setup([]);
-      await registry.close();
-      const real = new GenerationRegistry({
-        runner: engine,
-        log: new MemoryEventLog({
-          maxBytesPerGeneration: 1 << 20,
-          maxTotalBytes: 1 << 24,
-          resumeWindowMs: 1,
-        }),
-        clock: new FakeClock(),
-        logger: silentLogger,
-        nodeId: "n",
-        maxChunkChars: 1000,
-        detachedLimitMs: 60_000,
-        maxSubscribers: 4,
-      });
+      ], 1);
       const sink = new Sink();
       real.start(
         spec({

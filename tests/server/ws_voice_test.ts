@@ -5,6 +5,7 @@
  * be exact), sox converts. Ignored loudly without them.
  */
 import assert from "node:assert/strict";
+import { wavHeader } from "../../src/voice/wav.ts";
 import { OpenAIMock, textReply } from "../helpers/openai_mock.ts";
 import { startTestServer, type TestServer } from "../helpers/test_server.ts";
 import {
@@ -148,25 +149,7 @@ Deno.test({
 Deno.test("audio_input refuses bad audio with a clear error and stores nothing", async (t) => {
   const server = await startTestServer({ STT_MAX_AUDIO_BYTES: "4096" });
   const { client } = await TestClient.connect(server.ws);
-  const header = (rate: number, dataBytes: number) => {
-    const b = new DataView(new ArrayBuffer(44));
-    const ascii = (o: number, s: string) =>
-      [...s].forEach((c, i) => b.setUint8(o + i, c.charCodeAt(0)));
-    ascii(0, "RIFF");
-    b.setUint32(4, 36 + dataBytes, true);
-    ascii(8, "WAVE");
-    ascii(12, "fmt ");
-    b.setUint32(16, 16, true);
-    b.setUint16(20, 1, true);
-    b.setUint16(22, 1, true);
-    b.setUint32(24, rate, true);
-    b.setUint32(28, rate * 2, true);
-    b.setUint16(32, 2, true);
-    b.setUint16(34, 16, true);
-    ascii(36, "data");
-    b.setUint32(40, dataBytes, true);
-    return new Uint8Array(b.buffer);
-  };
+  const header = (sampleRate: number, dataBytes: number) => wavHeader({ sampleRate, dataBytes });
   const withSamples = (h: Uint8Array, n: number) => new Uint8Array([...h, ...new Uint8Array(n)]);
   const cases: [string, Record<string, unknown>, string][] = [
     ["not audio", { audio_base64: btoa("hello, this is plain text, not audio") }, "invalid_audio"],

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { ChatError } from "../../src/core/errors.ts";
 import type {
+  SpokenSegment,
   SynthesizedSpeech,
   SynthesizeOptions,
   TextToSpeech,
   TtsStatus,
 } from "../../src/core/speech.ts";
 import { EspeakTts } from "../../src/voice/espeak_tts.ts";
-import { speakDeltas, SpeechPipeline, type SpeechSegment } from "../../src/voice/pipeline.ts";
+import { speakDeltas, SpeechPipeline } from "../../src/voice/pipeline.ts";
 import { parseWav } from "../../src/voice/wav.ts";
 import { hasEspeak, warnIfMissing } from "../helpers/voice_engines.ts";
 
@@ -90,11 +91,11 @@ async function* deltas(parts: string[], delayMs = 0): AsyncGenerator<string> {
   }
 }
 
-const text = (s: SpeechSegment) => new TextDecoder().decode(s.audio);
+const text = (s: SpokenSegment) => new TextDecoder().decode(s.audio);
 
 Deno.test("SpeechPipeline speaks sentence by sentence, strictly in order", async () => {
   const tts = new FakeTts({ delayMs: 5 });
-  const segments: SpeechSegment[] = [];
+  const segments: SpokenSegment[] = [];
   const stream = ["Hel", "lo there. ", "How are", " you? Fine", ", thanks. ", "你好。", "再见"];
   for await (const s of speakDeltas(deltas(stream, 2), { tts, format: "pcm", voice: "v1" })) {
     segments.push(s);
@@ -121,12 +122,12 @@ Deno.test("SpeechPipeline starts the first sentence while the text is still stre
   tts.release();
   const first = await it.next();
   assert.equal(first.done, false);
-  assert.equal((first.value as SpeechSegment).text, "First sentence here.");
+  assert.equal((first.value as SpokenSegment).text, "First sentence here.");
   pipeline.push(" one is longer.");
   pipeline.end();
   await waitUntil(() => tts.waiting === 1);
   tts.release();
-  assert.equal(((await it.next()).value as SpeechSegment).text, "Second one is longer.");
+  assert.equal(((await it.next()).value as SpokenSegment).text, "Second one is longer.");
   assert.equal((await it.next()).done, true);
   assert.equal(pipeline.segments, 2);
 });
@@ -139,7 +140,7 @@ Deno.test("SpeechPipeline synthesises ahead only up to its buffer", async () => 
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(tts.calls, ["One.", "Two."], "nothing more until the consumer takes one");
   const it = pipeline[Symbol.asyncIterator]();
-  assert.equal(((await it.next()).value as SpeechSegment).text, "One.");
+  assert.equal(((await it.next()).value as SpokenSegment).text, "One.");
   await waitUntil(() => tts.calls.length === 3);
   const rest: string[] = [];
   for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value.text);
@@ -155,7 +156,7 @@ Deno.test("SpeechPipeline.abort() stops at once: no stale audio after it", async
   tts.release(); // "One." is ready
   await waitUntil(() => tts.waiting === 1); // "Two." is being synthesised
   const pending = it.next(); // takes "One."
-  assert.equal(((await pending).value as SpeechSegment).text, "One.");
+  assert.equal(((await pending).value as SpokenSegment).text, "One.");
   const waiting = it.next(); // would wait for "Two."
   pipeline.abort();
   assert.deepEqual(await waiting, { done: true, value: undefined });
@@ -237,7 +238,7 @@ Deno.test({
   ignore: !hasEspeak,
   async fn() {
     const tts = new EspeakTts({ idleTimeoutMs: 10_000 });
-    const segments: SpeechSegment[] = [];
+    const segments: SpokenSegment[] = [];
     const text = ["Hello **there**. ", "This is `yychat`", " speaking. 你好，", "世界。"];
     for await (const s of speakDeltas(deltas(text), { tts, format: "wav" })) segments.push(s);
     assert.deepEqual(segments.map((s) => s.text), [

@@ -11,10 +11,11 @@
  * first output, so a failure before any audio or text gets its real status;
  * a client that goes away stops the engine (child processes are killed).
  */
-import { ChatError, type ErrorCode, errorTypeOf, httpStatusOf } from "../../core/errors.ts";
+import { ChatError, type ErrorCode } from "../../core/errors.ts";
 import {
   type AudioChunks,
   type AudioInput,
+  type EngineStatus,
   SPEECH_FORMATS,
   type SpeechFormat,
   type Transcript,
@@ -47,16 +48,14 @@ const PARAMS: Partial<Record<ErrorCode, string>> = {
   validation_error: "prompt",
 };
 
-/** A coded failure as an HTTP error naming its field. */
+/** A coded failure as `toHttpError` makes it, with `param` naming the audio field. */
 function audioError(err: unknown): HttpError {
-  if (err instanceof ChatError && err.code !== "internal_error") {
-    return new HttpError(httpStatusOf(err.code), err.message, {
-      code: err.code,
-      type: errorTypeOf(err.code),
-      param: PARAMS[err.code] ?? null,
-    });
-  }
-  return toHttpError(err);
+  const http = toHttpError(err);
+  if (!(err instanceof ChatError)) return http;
+  return new HttpError(http.status, http.message, {
+    ...http.options,
+    param: PARAMS[err.code] ?? null,
+  });
 }
 
 /** A controller aborted when the client leaves or the shutdown stops waiting. */
@@ -80,15 +79,17 @@ function requestScope(ctx: RouteContext) {
   };
 }
 
-async function requireAvailable(
-  engine: { status(): Promise<{ available: boolean; reason?: string }> },
-) {
+/** The engine's status, when it is available. */
+async function requireAvailable<S extends EngineStatus>(
+  engine: { status(): Promise<S> },
+): Promise<S> {
   const status = await engine.status();
   if (!status.available) {
     throw audioError(
       new ChatError("audio_engine_unavailable", status.reason ?? "No speech engine"),
     );
   }
+  return status;
 }
 
 // ---------------------------------------------------------------------------
@@ -176,10 +177,7 @@ export async function createTranscription(ctx: RouteContext): Promise<Response> 
     }
   }
 
-  const events = (stt.transcribeStream?.(audio, options) ?? oneShot(stt.transcribe(audio, options)))
-    [
-      Symbol.asyncIterator
-    ]();
+  const events = stt.transcribeStream(audio, options)[Symbol.asyncIterator]();
   let first: IteratorResult<TranscriptEvent>;
   try {
     first = await events.next();
@@ -229,12 +227,6 @@ async function* transcriptEvents(
   } finally {
     await events.return?.();
   }
-}
-
-async function* oneShot(transcript: Promise<Transcript>): AsyncGenerator<TranscriptEvent> {
-  const t = await transcript;
-  if (t.text) yield { type: "delta", text: t.text };
-  yield { type: "done", transcript: t };
 }
 
 function plainJson(t: Transcript) {
@@ -309,8 +301,7 @@ export async function createSpeech(ctx: RouteContext): Promise<Response> {
       { param: "input", code: "invalid_request" },
     );
   }
-  await requireAvailable(tts);
-  const status = await tts.status();
+  const status = await requireAvailable(tts);
   const format = (body.response_format || "mp3") as SpeechFormat;
   if (!status.formats.includes(format)) {
     const known = (SPEECH_FORMATS as readonly string[]).includes(format);

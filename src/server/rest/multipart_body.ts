@@ -2,6 +2,7 @@
  * Multipart request bodies (`POST /v1/audio/transcriptions`), bounded like
  * JSON bodies: the size is checked before and while reading, never after.
  */
+import { errorMessage } from "../../core/spawn.ts";
 import { HttpError } from "./errors.ts";
 
 /**
@@ -43,13 +44,9 @@ export async function readFormBody(
     }).formData();
   } catch (err) {
     if (over) throw tooLarge();
-    throw new HttpError(
-      400,
-      `The body is not valid multipart/form-data: ${
-        err instanceof Error ? err.message : String(err)
-      }`,
-      { code: "invalid_request" },
-    );
+    throw new HttpError(400, `The body is not valid multipart/form-data: ${errorMessage(err)}`, {
+      code: "invalid_request",
+    });
   }
 }
 
