@@ -13,7 +13,7 @@ import type { Clock, TimerId } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { errorMessage, spawn } from "../core/spawn.ts";
 import type { RedisConnection } from "./redis_connection.ts";
-import { nodeChannel, NODES_KEY, PREFIX } from "./redis_event_log.ts";
+import { NODE_PREFIX, nodeChannel, nodeKey, NODES_KEY } from "./redis_event_log.ts";
 import { ADMIT, HEARTBEAT, RESYNC } from "./scripts.ts";
 
 /** The five stage-1 figures of one node. */
@@ -105,7 +105,7 @@ export class ClusterNode {
         id,
         this.#opts.maxConnections,
         this.#opts.leaseMs,
-        `${PREFIX}node:`,
+        NODE_PREFIX,
       ]);
       if (Number(ok) !== 1) return false;
     } catch (err) {
@@ -118,7 +118,7 @@ export class ClusterNode {
   /** Gives connection `id`'s slot back. */
   release(id: string): void {
     if (!this.#slots.delete(id) || !this.#redis.up) return;
-    this.#redis.commands.sRem(`${PREFIX}node:${this.#opts.nodeId}:conns`, id).catch(() => {});
+    this.#redis.commands.sRem(nodeKey(this.#opts.nodeId, "conns"), id).catch(() => {});
   }
 
   /** The cluster-wide figures: this node's live ones plus the others' last reported. */
@@ -143,7 +143,7 @@ export class ClusterNode {
     const id = this.#opts.nodeId;
     await Promise.allSettled([
       this.#redis.commands.zRem(NODES_KEY, id),
-      this.#redis.commands.del([`${PREFIX}node:${id}:conns`, `${PREFIX}node:${id}:stats`]),
+      this.#redis.commands.del([nodeKey(id, "conns"), nodeKey(id, "stats")]),
       this.#redis.subscriber.unsubscribe(nodeChannel(id)),
     ]);
   }
@@ -156,7 +156,7 @@ export class ClusterNode {
       const reply = await this.#redis.eval(HEARTBEAT, [NODES_KEY], [
         this.#opts.nodeId,
         this.#opts.leaseMs,
-        `${PREFIX}node:`,
+        NODE_PREFIX,
         ...Object.entries(local).flatMap(([k, v]) => [k, v]),
       ]) as string[];
       const others: NodeStats[] = [];
@@ -187,7 +187,7 @@ export class ClusterNode {
       await this.#redis.eval(RESYNC, [NODES_KEY], [
         this.#opts.nodeId,
         this.#opts.leaseMs,
-        `${PREFIX}node:`,
+        NODE_PREFIX,
         ...this.#slots,
       ]);
       await this.#heartbeat();
@@ -198,7 +198,7 @@ export class ClusterNode {
 
   /** Cancels asked by other nodes: the set in Redis is the truth, the message a wake-up. */
   async #takeCancels(): Promise<void> {
-    const set = `${PREFIX}node:${this.#opts.nodeId}:cancel`;
+    const set = nodeKey(this.#opts.nodeId, "cancel");
     const [keys] = await this.#redis.commands.multi().sMembers(set).del(set).exec() as unknown as [
       string[],
     ];

@@ -36,16 +36,24 @@ export interface RedisEventLogOptions {
 }
 
 /** The key prefix of cluster mode. */
-export const PREFIX = "yychat:";
+const PREFIX = "yychat:";
 /** The zset of node leases (see scripts.ts). */
 export const NODES_KEY = `${PREFIX}nodes`;
+/** The prefix of a node's channel and keys (`yychat:node:<id>`, `…:<id>:conns`; see scripts.ts). */
+export const NODE_PREFIX = `${PREFIX}node:`;
 const FINISHED = JSON.stringify({ finished: true });
+
+/** A generation's three keys (meta, events, text, under one hash tag) and its channel. */
+interface GenerationKeys {
+  keys: [string, string, string];
+  channel: string;
+}
 
 export class RedisEventLog implements EventLog, RemoteGenerations {
   readonly #opts: RedisEventLogOptions;
   readonly #redis: RedisConnection;
   /** Keys of running generations, so an append does not hash again. */
-  readonly #keys = new Map<string, [string, string, string]>();
+  readonly #keys = new Map<string, GenerationKeys>();
 
   constructor(options: RedisEventLogOptions) {
     this.#opts = options;
@@ -57,43 +65,41 @@ export class RedisEventLog implements EventLog, RemoteGenerations {
   }
 
   create(record: GenerationRecord): void {
-    this.#keys.set(record.key, keysOf(record.key));
+    const keys = keysOf(record.key);
+    this.#keys.set(record.key, keys);
     const fields = Object.entries(record).flatMap(([k, v]) => [k, String(v)]);
-    this.#write(record.key, CREATE, [this.#opts.runningTtlMs, ...fields]);
+    this.#write(record.key, keys, CREATE, [this.#opts.runningTtlMs, ...fields]);
   }
 
   append(key: string, event: GenerationEvent): void {
     const chunk = event.type === "chunk";
-    this.#write(key, APPEND, [
+    const keys = this.#cached(key);
+    this.#write(key, keys, APPEND, [
       event.seq,
       JSON.stringify(event),
       chunk ? event.content : "",
       chunk ? "1" : "0",
       this.#opts.maxBytesPerGeneration,
       this.#opts.runningTtlMs,
-      channelOf(key),
+      keys.channel,
     ]);
   }
 
   finish(key: string, atMs: number): void {
-    this.#write(key, FINISH, ["done", atMs, this.#opts.resumeWindowMs, channelOf(key), FINISHED]);
+    const keys = this.#cached(key);
+    this.#write(key, keys, FINISH, this.#finishArgs(keys, "done", atMs));
     this.#keys.delete(key);
   }
 
   /** Marks a generation whose log is incomplete, so no node replays a gap. */
   abandon(key: string, atMs: number): void {
+    const keys = this.#cached(key);
     this.#keys.delete(key);
-    this.#redis.eval(FINISH, keysOf(key), [
-      "lost",
-      atMs,
-      this.#opts.resumeWindowMs,
-      channelOf(key),
-      FINISHED,
-    ]).catch(() => {});
+    this.#redis.eval(FINISH, keys.keys, this.#finishArgs(keys, "lost", atMs)).catch(() => {});
   }
 
   async get(key: string): Promise<GenerationRecord | undefined> {
-    const h = await this.#redis.commands.hGetAll(keysOf(key)[0]!);
+    const h = await this.#redis.commands.hGetAll(keysOf(key).keys[0]);
     if (!h.requestId) return undefined;
     return {
       key,
@@ -109,7 +115,7 @@ export class RedisEventLog implements EventLog, RemoteGenerations {
   }
 
   async read(key: string, afterSeq: number): Promise<LogRead | undefined> {
-    const reply = await this.#redis.eval(READ, keysOf(key), [afterSeq]) as
+    const reply = await this.#redis.eval(READ, keysOf(key).keys, [afterSeq]) as
       | (string | number)[]
       | null;
     if (reply === null) return undefined;
@@ -137,7 +143,7 @@ export class RedisEventLog implements EventLog, RemoteGenerations {
     key: string,
     listener: (event: GenerationEvent | null) => void,
   ): Promise<() => void> {
-    const channel = channelOf(key);
+    const { channel } = keysOf(key);
     const onMessage = (message: string) => {
       const value = JSON.parse(message) as GenerationEvent | { finished: true };
       listener("seq" in value ? value : null);
@@ -149,7 +155,7 @@ export class RedisEventLog implements EventLog, RemoteGenerations {
   }
 
   async cancel(record: GenerationRecord): Promise<void> {
-    const set = `${PREFIX}node:${record.node}:cancel`;
+    const set = nodeKey(record.node, "cancel");
     await this.#redis.commands.sAdd(set, record.key);
     await this.#redis.commands.pExpire(set, this.#opts.runningTtlMs);
     await this.#redis.commands.publish(nodeChannel(record.node), "cancel");
@@ -159,12 +165,21 @@ export class RedisEventLog implements EventLog, RemoteGenerations {
     return Number(await this.#redis.eval(NODE_ALIVE, [NODES_KEY], [node])) === 1;
   }
 
-  #write(key: string, script: string, args: (string | number)[]): void {
+  /** The keys of `key`, hashed once while it runs. */
+  #cached(key: string): GenerationKeys {
+    return this.#keys.get(key) ?? keysOf(key);
+  }
+
+  #finishArgs(keys: GenerationKeys, status: GenerationStatus, atMs: number): (string | number)[] {
+    return [status, atMs, this.#opts.resumeWindowMs, keys.channel, FINISHED];
+  }
+
+  #write(key: string, keys: GenerationKeys, script: string, args: (string | number)[]): void {
     if (!this.#redis.up) {
       this.#opts.onWriteFailure(key);
       return;
     }
-    this.#redis.eval(script, this.#keys.get(key) ?? keysOf(key), args).then((ok) => {
+    this.#redis.eval(script, keys.keys, args).then((ok) => {
       if (Number(ok) !== 1) this.#opts.onWriteFailure(key);
     }, (err) => {
       this.#opts.logger.debug("redis_write_failed", { error: String(err) });
@@ -173,17 +188,18 @@ export class RedisEventLog implements EventLog, RemoteGenerations {
   }
 }
 
-/** The three keys of a generation, under one hash tag. */
-function keysOf(key: string): [string, string, string] {
+/** The keys of a generation, under one hash tag, and its channel (the tag itself). */
+function keysOf(key: string): GenerationKeys {
   const tag = `${PREFIX}g:{${createHash("sha1").update(key).digest("hex").slice(0, 24)}}`;
-  return [`${tag}:m`, `${tag}:e`, `${tag}:t`];
-}
-
-function channelOf(key: string): string {
-  return keysOf(key)[0].slice(0, -2);
+  return { keys: [`${tag}:m`, `${tag}:e`, `${tag}:t`], channel: tag };
 }
 
 /** The channel a node listens on for cancels of its generations. */
 export function nodeChannel(node: string): string {
-  return `${PREFIX}node:${node}`;
+  return `${NODE_PREFIX}${node}`;
+}
+
+/** A node's connection set, statistics hash or set of cancels to take. */
+export function nodeKey(node: string, what: "conns" | "stats" | "cancel"): string {
+  return `${NODE_PREFIX}${node}:${what}`;
 }

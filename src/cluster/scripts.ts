@@ -87,27 +87,38 @@ end
 return out
 `;
 
+/** Lua: `now`, Redis's clock in milliseconds (one clock for every node's lease). */
+const NOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/**
+ * Lua, after {@linkcode NOW} and with `prefix` set: drops the nodes whose
+ * lease has ended from KEYS[1], with their connection sets and statistics.
+ */
+const DROP_DEAD_NODES = `
+for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
+  redis.call('DEL', prefix .. dead .. ':conns', prefix .. dead .. ':stats')
+  redis.call('ZREM', KEYS[1], dead)
+end
+`;
+
 /**
  * Cluster-wide admission. KEYS: nodes (zset of node leases by expiry).
  * ARGV: node, member, max, ttlMs, prefix. Drops dead nodes (and their
  * connections), renews this node's lease, and adds `member` to this node's
  * set only while the live nodes hold fewer than `max`. 1 admitted, 0 full.
  */
-export const ADMIT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
-  redis.call('DEL', ARGV[5] .. dead .. ':conns')
-  redis.call('ZREM', KEYS[1], dead)
-end
+export const ADMIT = NOW + `local prefix = ARGV[5]` + DROP_DEAD_NODES + `
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
 local total = 0
 for _, node in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  total = total + redis.call('SCARD', ARGV[5] .. node .. ':conns')
+  total = total + redis.call('SCARD', prefix .. node .. ':conns')
 end
 if total >= tonumber(ARGV[3]) then return 0 end
-redis.call('SADD', ARGV[5] .. ARGV[1] .. ':conns', ARGV[2])
-redis.call('PEXPIRE', ARGV[5] .. ARGV[1] .. ':conns', ARGV[4])
+redis.call('SADD', prefix .. ARGV[1] .. ':conns', ARGV[2])
+redis.call('PEXPIRE', prefix .. ARGV[1] .. ':conns', ARGV[4])
 return 1
 `;
 
@@ -117,15 +128,8 @@ return 1
  * and its statistics; drops dead nodes; returns every live node's
  * statistics as {node, field, value, field, value, …, '', …}.
  */
-export const HEARTBEAT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+export const HEARTBEAT = NOW + `local prefix = ARGV[3]` + DROP_DEAD_NODES + `
 local ttl = tonumber(ARGV[2])
-local prefix = ARGV[3]
-for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
-  redis.call('DEL', prefix .. dead .. ':conns', prefix .. dead .. ':stats')
-  redis.call('ZREM', KEYS[1], dead)
-end
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
 local stats = {}
 for i = 4, #ARGV do stats[#stats + 1] = ARGV[i] end
@@ -146,9 +150,7 @@ return out
  * Re-registers this node's connections after Redis lost them (a restart).
  * KEYS: nodes. ARGV: node, ttlMs, prefix, members…
  */
-export const RESYNC = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+export const RESYNC = NOW + `
 local set = ARGV[3] .. ARGV[1] .. ':conns'
 redis.call('DEL', set)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
@@ -158,9 +160,7 @@ return 1
 `;
 
 /** KEYS: nodes. ARGV: node. 1 while the node holds its lease. */
-export const NODE_ALIVE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+export const NODE_ALIVE = NOW + `
 local until_ = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if until_ and tonumber(until_) > now then return 1 end
 return 0

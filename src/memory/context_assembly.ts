@@ -3,11 +3,13 @@
  * next request, within a token budget, never splitting a tool call from its
  * results. A store supplies rows through a {@linkcode RowSource}; the choice
  * is made here, once, so SQLite and PostgreSQL answer alike (apart from
- * their ranking functions).
+ * their ranking functions). The mapping between a message and its stored
+ * columns, both ways, lives here too.
  */
 import type { ChatMessage, ChatRole, ToolCall } from "../core/chat.ts";
 import type { MemoryEntry } from "./store.ts";
 import { recallTerms } from "./recall_terms.ts";
+import { estimateMessageTokens } from "./tokens.ts";
 
 /** Most recent full-text matches ranked per recall (bounds its cost in long conversations). */
 export const RECALL_CANDIDATES = 400;
@@ -213,4 +215,31 @@ export function toMessage(r: StoredRow): ChatMessage {
 /** The memory entry a stored row holds (`list()`). */
 export function toEntry(r: StoredRow): MemoryEntry {
   return { ...toMessage(r), id: Number(r.id), turn_id: r.turn_id, created_at: r.created_at };
+}
+
+const ROLES: ReadonlySet<string> = new Set<ChatRole>(["system", "user", "assistant", "tool"]);
+
+/** The columns a store writes for a message: what {@linkcode toMessage} reads back. */
+export type StoredFields = Pick<
+  StoredRow,
+  "role" | "content" | "tool_calls" | "tool_call_id" | "name" | "tokens"
+>;
+
+/**
+ * The columns of every message of a turn, in order. Throws a `TypeError`
+ * for an unknown role before the store writes anything, so a refused turn
+ * stores nothing.
+ */
+export function toStoredFields(messages: ChatMessage[]): StoredFields[] {
+  for (const m of messages) {
+    if (!ROLES.has(m.role)) throw new TypeError(`Cannot store message: unknown role "${m.role}"`);
+  }
+  return messages.map((m) => ({
+    role: m.role,
+    content: m.content ?? null,
+    tool_calls: m.tool_calls?.length ? JSON.stringify(m.tool_calls) : null,
+    tool_call_id: m.tool_call_id ?? null,
+    name: m.name ?? null,
+    tokens: estimateMessageTokens(m),
+  }));
 }

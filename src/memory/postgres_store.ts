@@ -21,7 +21,7 @@
  * one transaction, so a failure never leaves half of it.
  */
 import postgres from "postgres";
-import type { ChatMessage, ChatRole } from "../core/chat.ts";
+import type { ChatMessage } from "../core/chat.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -37,16 +37,15 @@ import {
   type RecallHit,
   type StoredRow,
   toEntry,
+  toStoredFields,
 } from "./context_assembly.ts";
 import { indexedText, scopeToken } from "./recall_terms.ts";
-import { estimateMessageTokens } from "./tokens.ts";
 
 /** Bump when the schema changes and add a step to `#migrate`. */
 export const POSTGRES_SCHEMA_VERSION = 1;
 /** `pg_advisory_xact_lock` key serialising migrations of nodes starting together. */
 const MIGRATION_LOCK = 0x79796368; // "yych"
 
-const ROLES: ReadonlySet<string> = new Set<ChatRole>(["system", "user", "assistant", "tool"]);
 const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-full"] as const;
 
 /**
@@ -326,24 +325,17 @@ export class PostgresMemoryStore implements MemoryStore {
   ): Promise<AppendResult> {
     const sql = await this.#ready();
     if (messages.length === 0) return { stored: false };
-    for (const m of messages) {
-      if (!ROLES.has(m.role)) throw new TypeError(`Cannot store message: unknown role "${m.role}"`);
-    }
+    const fields = toStoredFields(messages);
     const turnId = crypto.randomUUID();
     const scope = scopeToken(namespace, conversationId);
     const createdAt = this.#now() / 1000;
     const rows = messages.map((m, seq) => ({
+      ...fields[seq]!,
       namespace,
       conversation_id: conversationId,
       turn_id: turnId,
       seq,
-      role: m.role,
-      content: m.content ?? null,
-      tool_calls: m.tool_calls?.length ? JSON.stringify(m.tool_calls) : null,
-      tool_call_id: m.tool_call_id ?? null,
-      name: m.name ?? null,
       created_at: createdAt,
-      tokens: estimateMessageTokens(m),
       scope,
       // Lower-cased here, not by the database: its locale may not know how.
       search_text: indexedText(m).toLowerCase(),

@@ -24,24 +24,19 @@ export type CheckpointerReply =
 let db: DatabaseSync | undefined;
 let timer: ReturnType<typeof setInterval> | undefined;
 
-function fail(err: unknown): void {
+/** Stops the timer, closes the connection, then tells the store why. */
+function end(reply: CheckpointerReply): void {
   if (timer !== undefined) clearInterval(timer);
   timer = undefined;
   try {
     db?.close();
   } catch { /* already closed */ }
   db = undefined;
-  self.postMessage({ type: "failed", error: String(err) } satisfies CheckpointerReply);
+  self.postMessage(reply);
 }
 
-function stop(): void {
-  if (timer !== undefined) clearInterval(timer);
-  timer = undefined;
-  try {
-    db?.close();
-  } catch { /* already closed */ }
-  db = undefined;
-  self.postMessage({ type: "stopped" } satisfies CheckpointerReply);
+function fail(err: unknown): void {
+  end({ type: "failed", error: String(err) });
 }
 
 function start(path: string, intervalMs: number): void {
@@ -66,6 +61,6 @@ function start(path: string, intervalMs: number): void {
 
 self.onmessage = (ev: MessageEvent<CheckpointerCommand>) => {
   const cmd = ev.data;
-  if (cmd.type === "stop") stop();
+  if (cmd.type === "stop") end({ type: "stopped" });
   else if (!db) start(cmd.path, cmd.intervalMs);
 };

@@ -13,7 +13,7 @@
  * turn on ordinary disks; choose it with `synchronous: "FULL"`.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { ChatMessage, ChatRole } from "../core/chat.ts";
+import type { ChatMessage } from "../core/chat.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -29,12 +29,11 @@ import {
   type RecallHit,
   type StoredRow,
   toEntry,
+  toStoredFields,
 } from "./context_assembly.ts";
 import { indexedText, recallTerms, scopeToken, spaceCjk } from "./recall_terms.ts";
 import { estimateMessageTokens } from "./tokens.ts";
 import { SqliteCheckpointer } from "./sqlite_checkpointer.ts";
-
-export { RECALL_CANDIDATES, scopeToken };
 
 /** Bump when the schema changes and add a step to `#migrate`. */
 export const SCHEMA_VERSION = 2;
@@ -60,7 +59,6 @@ export interface SqliteMemoryStoreOptions {
   checkpointIntervalMs?: number;
 }
 
-const ROLES: ReadonlySet<string> = new Set<ChatRole>(["system", "user", "assistant", "tool"]);
 const COLUMNS =
   "id, turn_id, seq, role, content, tool_calls, tool_call_id, name, created_at, tokens";
 /** Like COLUMNS, but the text of a message over the budget (`?`) is left out: it cannot fit. */
@@ -339,9 +337,7 @@ export class SqliteMemoryStore implements MemoryStore {
     options: AppendOptions,
   ): AppendResult {
     if (messages.length === 0) return { stored: false };
-    for (const m of messages) {
-      if (!ROLES.has(m.role)) throw new TypeError(`Cannot store message: unknown role "${m.role}"`);
-    }
+    const fields = toStoredFields(messages);
     const turnId = crypto.randomUUID();
     const scope = scopeToken(namespace, conversationId);
     const createdAt = this.#now() / 1000;
@@ -353,24 +349,24 @@ export class SqliteMemoryStore implements MemoryStore {
         return { stored: false };
       }
       messages.forEach((m, seq) => {
-        const toolCalls = m.tool_calls?.length ? JSON.stringify(m.tool_calls) : null;
+        const f = fields[seq]!;
         const { lastInsertRowid } = this.#stmt.insert.run(
           namespace,
           conversationId,
           turnId,
           seq,
-          m.role,
-          m.content ?? null,
-          toolCalls,
-          m.tool_call_id ?? null,
-          m.name ?? null,
+          f.role,
+          f.content,
+          f.tool_calls,
+          f.tool_call_id,
+          f.name,
           createdAt,
-          estimateMessageTokens(m),
+          f.tokens,
         );
         const indexed = indexedText(m);
         if (indexed) this.#stmt.insertFts.run(lastInsertRowid, spaceCjk(indexed), scope);
         // UTF-8 is at most 3 bytes a UTF-16 unit; the index about twice its text.
-        written += 3 * ((m.content?.length ?? 0) + (toolCalls?.length ?? 0)) +
+        written += 3 * ((f.content?.length ?? 0) + (f.tool_calls?.length ?? 0)) +
           6 * indexed.length + 512;
       });
       return { stored: true };

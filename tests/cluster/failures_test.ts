@@ -7,7 +7,7 @@
  * PostgreSQL stopping is covered by tests/server/postgres_memory_test.ts.
  */
 import assert from "node:assert/strict";
-import { clusterMissing, startCluster } from "../helpers/cluster.ts";
+import { closeAll, clusterMissing, startCluster, tryOpen } from "../helpers/cluster.ts";
 import { textReply } from "../helpers/openai_mock.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { type Event, TestClient } from "../helpers/ws_client.ts";
@@ -46,6 +46,8 @@ Deno.test({
 
       await cluster.redis.start();
       await waitFor(async () => await health(a!.http) === "ok", 15_000, "recovered");
+      // B reconnects on its own backoff; the resume below needs it back too.
+      await waitFor(async () => await health(b!.http) === "ok", 15_000, "B recovered");
       // Mirrored again: a reply started on A after the outage resumes on B.
       cluster.mock.enqueue(textReply(WORDS.join(""), { chunkDelayMs: 30 }));
       client.send({ type: "text_message", content: "again", request_id: "after" });
@@ -121,21 +123,14 @@ Deno.test({
       const open: WebSocket[] = [];
       await waitFor(
         async () => {
-          const ws = new WebSocket(b!.ws);
-          const admitted = await new Promise<boolean>((resolve) => {
-            ws.onopen = () => resolve(true);
-            ws.onerror = () => resolve(false);
-          });
-          if (admitted) open.push(ws);
+          const ws = await tryOpen(b!.ws);
+          if (ws) open.push(ws);
           return open.length === 2;
         },
         15_000,
         "both slots back",
       );
-      for (const ws of open) {
-        ws.close();
-        await new Promise((r) => ws.onclose = r);
-      }
+      await closeAll(open);
     } finally {
       await cluster.close();
     }

@@ -5,7 +5,7 @@
  * for the last slots; status counts are summed; memory is shared.
  */
 import assert from "node:assert/strict";
-import { clusterMissing, startCluster } from "../helpers/cluster.ts";
+import { closeAll, clusterMissing, startCluster, tryOpen } from "../helpers/cluster.ts";
 import { textReply } from "../helpers/openai_mock.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { type Event, TestClient } from "../helpers/ws_client.ts";
@@ -77,19 +77,9 @@ Deno.test({
     const open: WebSocket[] = [];
     try {
       // Nine clients at once, three per node.
-      const attempts = cluster.nodes.flatMap((node) =>
-        [0, 1, 2].map(() =>
-          new Promise<boolean>((resolve) => {
-            const ws = new WebSocket(node.ws);
-            ws.onopen = () => {
-              open.push(ws);
-              resolve(true);
-            };
-            ws.onerror = () => resolve(false);
-          })
-        )
-      );
-      const admitted = (await Promise.all(attempts)).filter(Boolean).length;
+      const attempts = cluster.nodes.flatMap((node) => [0, 1, 2].map(() => tryOpen(node.ws)));
+      for (const ws of await Promise.all(attempts)) if (ws) open.push(ws);
+      const admitted = open.length;
       assert.equal(admitted, 7);
       // Others' figures arrive with their heartbeats (a quarter of YYCHAT_NODE_TTL apart).
       await waitFor(
@@ -104,27 +94,18 @@ Deno.test({
       assert.equal(status.data.max_connections, 7);
       assert.equal(status.data.node.id, "node-a");
       // A slot given back is free for any node.
-      const ws = open.pop()!;
-      ws.close();
-      await new Promise((r) => ws.onclose = r);
+      await closeAll([open.pop()!]);
       await waitFor(
         async () => {
-          const again = new WebSocket(cluster.nodes[2]!.ws);
-          const ok = await new Promise<boolean>((resolve) => {
-            again.onopen = () => resolve(true);
-            again.onerror = () => resolve(false);
-          });
-          if (ok) open.push(again);
-          return ok;
+          const again = await tryOpen(cluster.nodes[2]!.ws);
+          if (again) open.push(again);
+          return again !== undefined;
         },
         5000,
         "the freed slot",
       );
     } finally {
-      for (const ws of open) {
-        ws.close();
-        await new Promise((r) => ws.onclose = r);
-      }
+      await closeAll(open);
       await cluster.close();
     }
   },

@@ -13,7 +13,7 @@ import {
   toTsQuery,
 } from "../../src/memory/postgres_store.ts";
 import { recallTerms } from "../../src/memory/recall_terms.ts";
-import { postgresMissing, startPostgres } from "../helpers/postgres_server.ts";
+import { POSTGRES_BIN_DIR, postgresMissing, startPostgres } from "../helpers/postgres_server.ts";
 import { runMemoryStoreContract, turn } from "./store_contract.ts";
 
 const missing = postgresMissing();
@@ -61,7 +61,7 @@ Deno.test({
         await Promise.all(stores.map((s) => s.close()));
       }
       const psql = async (sql: string) => {
-        const out = await new Deno.Command("/usr/lib/postgresql/15/bin/psql", {
+        const out = await new Deno.Command(`${POSTGRES_BIN_DIR}/psql`, {
           args: ["-h", pg.dir, "-U", "postgres", "-d", "schema", "-Atc", sql],
           stdout: "piped",
           stderr: "piped",

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import {
-  SCHEMA_VERSION,
-  scopeToken,
-  SqliteMemoryStore,
-  toFtsQuery,
-} from "../../src/memory/sqlite_store.ts";
+import { SCHEMA_VERSION, SqliteMemoryStore, toFtsQuery } from "../../src/memory/sqlite_store.ts";
+import { scopeToken } from "../../src/memory/recall_terms.ts";
 import { estimateTokens } from "../../src/memory/tokens.ts";
 import { runMemoryStoreContract, turn } from "./store_contract.ts";
 import { waitFor } from "../helpers/wait.ts";
