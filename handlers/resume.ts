@@ -1,7 +1,7 @@
 import type { GenerationRegistry } from "../src/generations/mod.ts";
-import { ChatError } from "../src/core/errors.ts";
 import type { Resume } from "../src/protocol/messages.ts";
 import type { ConnectionContext, Handler } from "../src/router/router.ts";
+import { checkStreamLimit } from "./text_message.ts";
 import { WsSubscriber } from "./ws_subscriber.ts";
 
 /**
@@ -24,14 +24,10 @@ export class ResumeHandler implements Handler<Resume> {
 
   async handle(msg: Resume, ctx: ConnectionContext): Promise<void> {
     const previous = ctx.attachments.get(msg.request_id);
-    if (previous === undefined && ctx.attachments.size >= this.#maxStreams) {
-      throw new ChatError(
-        "too_many_streams",
-        `Too many concurrent streams: the limit is ${this.#maxStreams} per connection`,
-      );
-    }
-    // Resuming twice on one socket replaces the first subscription.
-    if (previous !== undefined) {
+    if (previous === undefined) {
+      checkStreamLimit(ctx, this.#maxStreams);
+    } else {
+      // Resuming twice on one socket replaces the first subscription.
       ctx.attachments.delete(previous);
       previous.detach("leave");
     }

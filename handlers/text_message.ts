@@ -28,6 +28,21 @@ export interface TextMessageOptions {
   voice?: VoiceDoor;
 }
 
+/**
+ * The per-connection stream limit (`WS_MAX_STREAMS_PER_CONNECTION`), for
+ * every message that subscribes the connection to one more reply.
+ *
+ * @throws {ChatError} `too_many_streams`
+ */
+export function checkStreamLimit(ctx: ConnectionContext, max: number): void {
+  if (ctx.attachments.size >= max) {
+    throw new ChatError(
+      "too_many_streams",
+      `Too many concurrent streams: the limit is ${max} per connection`,
+    );
+  }
+}
+
 /** The `text_message` fields a reply is made of (`audio_input` takes them too). */
 export type ReplyFields = Omit<TextMessage, "type" | "content">;
 
@@ -62,12 +77,7 @@ export class TextMessageHandler implements Handler<TextMessage> {
         `A stream with request_id "${requestId}" is already running`,
       );
     }
-    if (ctx.attachments.size >= this.#opts.maxStreamsPerConnection) {
-      throw new ChatError(
-        "too_many_streams",
-        `Too many concurrent streams: the limit is ${this.#opts.maxStreamsPerConnection} per connection`,
-      );
-    }
+    checkStreamLimit(ctx, this.#opts.maxStreamsPerConnection);
     const request: EngineRequest = {
       messages,
       useTools: fields.use_tools ?? this.#opts.useToolsDefault,

@@ -74,8 +74,6 @@ export type GenerationEvent =
     error?: { code: ErrorCode; message: string };
   };
 
-export type GenerationEventType = GenerationEvent["type"];
-
 /** An event before the generation numbers it. */
 export type EventBody = GenerationEvent extends infer E
   ? E extends GenerationEvent ? Omit<E, "seq"> : never

@@ -62,8 +62,6 @@ export interface Subscriber {
 export type DetachReason = "disconnect" | "leave";
 
 export interface GenerationDeps {
-  /** SHA-256 of the resume token. */
-  tokenHash: string;
   log: EventLog;
   clock: Clock;
   logger: Logger;
@@ -78,8 +76,6 @@ export interface GenerationDeps {
 export class Generation {
   readonly key: string;
   readonly spec: GenerationSpec;
-  readonly tokenHash: string;
-  readonly startedAtMs: number;
   readonly #deps: GenerationDeps;
   readonly #subscribers = new Set<Subscriber>();
   readonly #controller = new AbortController();
@@ -94,19 +90,12 @@ export class Generation {
   constructor(key: string, spec: GenerationSpec, deps: GenerationDeps) {
     this.key = key;
     this.spec = spec;
-    this.tokenHash = deps.tokenHash;
     this.#deps = deps;
-    this.startedAtMs = deps.clock.now();
     this.#done = new Promise((resolve) => this.#resolveDone = resolve);
   }
 
   get status(): GenerationStatus {
     return this.#status;
-  }
-
-  /** The highest `seq` so far. */
-  get topSeq(): number {
-    return this.#seq;
   }
 
   get subscriberCount(): number {

@@ -20,7 +20,6 @@ export {
   type Attachment,
   GenerationRegistry,
   type GenerationRegistryOptions,
-  keyOf,
   type ResumeInfo,
   type ResumeRequest,
   type ResumeSubscriber,

@@ -82,7 +82,6 @@ export interface Attachment {
 export interface Started {
   attachment: Attachment;
   resumeToken: string;
-  generation: Generation;
 }
 
 export class GenerationRegistry {
@@ -114,9 +113,7 @@ export class GenerationRegistry {
    * @throws {ChatError} `server_shutting_down`, or `duplicate_request_id` while one with the same id runs
    */
   start(spec: GenerationSpec, subscriberFor: (resumeToken: string) => Subscriber): Started {
-    if (this.#draining) {
-      throw new ChatError("server_shutting_down", "The server is shutting down: no new requests");
-    }
+    this.#refuseWhileDraining();
     const key = keyOf(spec.principal, spec.requestId);
     if (this.#running.has(key)) {
       throw new ChatError(
@@ -127,7 +124,6 @@ export class GenerationRegistry {
     const { token, hash } = newResumeToken();
     const { clock, logger, log, maxChunkChars, metrics } = this.#opts;
     const generation = new Generation(key, spec, {
-      tokenHash: hash,
       log,
       clock,
       logger,
@@ -153,7 +149,7 @@ export class GenerationRegistry {
     const subscriber = subscriberFor(token);
     generation.attach(subscriber);
     spawn(logger, "generation", Promise.resolve().then(() => generation.run(this.#opts.runner)));
-    return { attachment: attachmentOf(generation, subscriber), resumeToken: token, generation };
+    return { attachment: attachmentOf(generation, subscriber), resumeToken: token };
   }
 
   /**
@@ -233,9 +229,7 @@ export class GenerationRegistry {
     subscriber: ResumeSubscriber,
     remote: RemoteGenerations,
   ): Promise<{ attachment: Attachment; recovered: boolean }> {
-    if (this.#draining) {
-      throw new ChatError("server_shutting_down", "The server is shutting down: no new requests");
-    }
+    this.#refuseWhileDraining();
     const replay = new Replay(subscriber, request.afterSeq);
     const follower = new RemoteFollower({
       record,
@@ -289,10 +283,16 @@ export class GenerationRegistry {
    */
   async drain(graceMs: number): Promise<void> {
     this.#draining = true;
-    const all = () => Promise.all([...this.#running.values()].map((g) => g.done));
-    await within(all(), graceMs, this.#opts.clock);
+    await within(this.settled(), graceMs, this.#opts.clock);
     for (const g of this.#running.values()) g.cancel("Cancelled: the server is shutting down");
-    await within(all(), 1000, this.#opts.clock);
+    await within(this.settled(), 1000, this.#opts.clock);
+  }
+
+  /** @throws {ChatError} `server_shutting_down` once `drain` began */
+  #refuseWhileDraining(): void {
+    if (this.#draining) {
+      throw new ChatError("server_shutting_down", "The server is shutting down: no new requests");
+    }
   }
 
   /** Stops the sweep and the followers, and releases the log. */
@@ -316,7 +316,7 @@ function attachmentOf(
 }
 
 /** The registry key: one generation per request id per principal. */
-export function keyOf(principal: string, requestId: string): string {
+function keyOf(principal: string, requestId: string): string {
   return `${principal}\u0000${requestId}`;
 }
 

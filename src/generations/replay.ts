@@ -30,10 +30,6 @@ export class Replay implements Subscriber {
     return this.#lastSeq;
   }
 
-  get isFinished(): boolean {
-    return this.#finished;
-  }
-
   /** False when the replay began with a snapshot (the log had been trimmed). */
   get recovered(): boolean {
     return this.#recovered;

@@ -13,32 +13,11 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from "openai/resources/chat/completions";
-import { OpenAIMock, textReply, toolCallReply } from "../helpers/openai_mock.ts";
-import { startTestServer, type TestServer } from "../helpers/test_server.ts";
+import { textReply, toolCallReply } from "../helpers/openai_mock.ts";
+import { withSdkServer as withServer } from "../helpers/mocked_server.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-async function withServer(
-  fn: (ctx: { mock: OpenAIMock; server: TestServer; client: OpenAI }) => Promise<void>,
-  env: Record<string, string> = {},
-): Promise<void> {
-  const mock = await OpenAIMock.start();
-  const server = await startTestServer({
-    OPENAI_BASE_URL: mock.baseUrl,
-    OPENAI_API_KEY: "upstream-test-key",
-    OPENAI_MODEL: "mock-model",
-    PROVIDER_MAX_RETRIES: "0",
-    ...env,
-  });
-  const client = new OpenAI({ apiKey: "unused", baseURL: server.http + "/v1", maxRetries: 0 });
-  try {
-    await fn({ mock, server, client });
-  } finally {
-    await server.close();
-    await mock.close();
-  }
-}
 
 const TOKENS = [
   { token: "{", logprob: -0.01, bytes: [123], top_logprobs: [] },

@@ -6,26 +6,12 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { OpenAIMock, textReply } from "../helpers/openai_mock.ts";
-import { startTestServer, type TestServer } from "../helpers/test_server.ts";
+import { textReply } from "../helpers/openai_mock.ts";
+import { withMockedServer as withServer } from "../helpers/mocked_server.ts";
+import type { TestServer } from "../helpers/test_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const WORDS = Array.from({ length: 30 }, (_, i) => `w${i} `);
-
-async function withServer(fn: (ctx: { mock: OpenAIMock; server: TestServer }) => Promise<void>) {
-  const mock = await OpenAIMock.start();
-  const server = await startTestServer({
-    OPENAI_BASE_URL: mock.baseUrl,
-    OPENAI_API_KEY: "sk-test-provider",
-    PROVIDER_MAX_RETRIES: "0",
-  });
-  try {
-    await fn({ mock, server });
-  } finally {
-    await server.close();
-    await mock.close();
-  }
-}
 
 interface SseRecord {
   id?: number;

@@ -5,31 +5,12 @@
  * (detached, window, log size) hold.
  */
 import assert from "node:assert/strict";
-import { OpenAIMock, textReply } from "../helpers/openai_mock.ts";
-import { startTestServer, type TestServer } from "../helpers/test_server.ts";
+import { textReply } from "../helpers/openai_mock.ts";
+import { withMockedServer as withServer } from "../helpers/mocked_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { type Event, TestClient } from "../helpers/ws_client.ts";
 
 const WORDS = Array.from({ length: 40 }, (_, i) => `word${i} `);
-
-async function withServer(
-  fn: (ctx: { mock: OpenAIMock; server: TestServer }) => Promise<void>,
-  env: Record<string, string> = {},
-): Promise<void> {
-  const mock = await OpenAIMock.start();
-  const server = await startTestServer({
-    OPENAI_BASE_URL: mock.baseUrl,
-    OPENAI_API_KEY: "sk-test-provider",
-    PROVIDER_MAX_RETRIES: "0",
-    ...env,
-  });
-  try {
-    await fn({ mock, server });
-  } finally {
-    await server.close();
-    await mock.close();
-  }
-}
 
 /** A slow reply: one word every `ms`. */
 const slowReply = (ms = 15) => textReply(WORDS.join(""), { chunkDelayMs: ms });

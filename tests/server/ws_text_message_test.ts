@@ -3,30 +3,24 @@
  * `openai` client → HTTP mock of the OpenAI API.
  */
 import assert from "node:assert/strict";
-import { OpenAIMock, textReply, toolCallReply } from "../helpers/openai_mock.ts";
-import { startTestServer, type TestServer } from "../helpers/test_server.ts";
+import { type OpenAIMock, textReply, toolCallReply } from "../helpers/openai_mock.ts";
+import { withMockedServer } from "../helpers/mocked_server.ts";
+import type { TestServer } from "../helpers/test_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { type Event, TestClient } from "../helpers/ws_client.ts";
 
-async function withMockServer(
+function withMockServer(
   fn: (ctx: { mock: OpenAIMock; server: TestServer; client: TestClient }) => Promise<void>,
   env: Record<string, string> = {},
 ): Promise<void> {
-  const mock = await OpenAIMock.start();
-  const server = await startTestServer({
-    OPENAI_BASE_URL: mock.baseUrl,
-    OPENAI_API_KEY: "sk-test-provider",
-    PROVIDER_MAX_RETRIES: "0",
-    ...env,
-  });
-  const { client } = await TestClient.connect(server.ws);
-  try {
-    await fn({ mock, server, client });
-  } finally {
-    await client.close();
-    await server.close();
-    await mock.close();
-  }
+  return withMockedServer(async ({ mock, server }) => {
+    const { client } = await TestClient.connect(server.ws);
+    try {
+      await fn({ mock, server, client });
+    } finally {
+      await client.close();
+    }
+  }, env);
 }
 
 const types = (events: Event[]) => events.map((e) => e.type);

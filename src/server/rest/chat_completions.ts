@@ -105,11 +105,8 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
     }
     return json(completion(first, meta), 200, headers);
   }
-  const finish = ctx.deferLog();
-  return sseResponse(sseEvents(queue as EventQueue, meta, ctx.deps.metrics), {
-    keepAliveMs: settings.sseKeepAliveMs,
+  return streamResponse(ctx, sseEvents(queue as EventQueue, meta, ctx.deps.metrics), {
     onCancel: onHangUp,
-    onEnd: (outcome) => finish({ stream: true, outcome }),
     headers,
   });
 }
@@ -121,7 +118,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<Response> {
  * client missed, an `event: yychat.snapshot` carries the text so far first.
  */
 export async function resumeCompletionStream(ctx: RouteContext): Promise<Response> {
-  const { settings, services, generations } = ctx.deps;
+  const { settings, services, generations, metrics } = ctx.deps;
   const requestId = validate(RequestId, ctx.params.id);
   const query = validate(ResumeQuery, {
     starting_after: ctx.url.searchParams.get("starting_after") ??
@@ -142,16 +139,27 @@ export async function resumeCompletionStream(ctx: RouteContext): Promise<Respons
     includeUsage: false,
     stream: queue.info?.stream ?? true,
   };
-  const snapshot = queue.info?.snapshot;
-  const finish = ctx.deferLog();
-  return sseResponse(sseEvents(queue, meta, ctx.deps.metrics, snapshot), {
-    keepAliveMs: settings.sseKeepAliveMs,
+  return streamResponse(ctx, sseEvents(queue, meta, metrics, queue.info?.snapshot), {
     onCancel: () => {
       attachment.detach("leave");
       queue.finished();
     },
-    onEnd: (outcome) => finish({ stream: true, outcome }),
     headers: { "x-yychat-request-id": requestId },
+  });
+}
+
+/** The SSE response of a completion stream; its log line is written when the stream ends. */
+function streamResponse(
+  ctx: RouteContext,
+  events: AsyncGenerator<SseEvent>,
+  options: { onCancel(): void; headers: Record<string, string> },
+): Response {
+  const finish = ctx.deferLog();
+  return sseResponse(events, {
+    keepAliveMs: ctx.deps.settings.sseKeepAliveMs,
+    onCancel: options.onCancel,
+    onEnd: (outcome) => finish({ stream: true, outcome }),
+    headers: options.headers,
   });
 }
 
@@ -328,12 +336,8 @@ async function* sseEvents(
 
 /** The error of an `error` event, with what it carries of the provider's answer. */
 function chatErrorOf(e: Extract<GenerationEvent, { type: "error" }>): ChatError {
-  return new ChatError(e.code, e.message, {
-    ...(e.status === undefined ? {} : { status: e.status }),
-    ...(e.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: e.retryAfterSeconds }),
-    ...(e.param === undefined ? {} : { param: e.param }),
-    ...(e.upstreamCode === undefined ? {} : { upstreamCode: e.upstreamCode }),
-  });
+  const { status, retryAfterSeconds, param, upstreamCode } = e;
+  return new ChatError(e.code, e.message, { status, retryAfterSeconds, param, upstreamCode });
 }
 
 /** OpenAI clients know four finish reasons; anything else reads as `stop`. */

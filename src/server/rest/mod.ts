@@ -7,6 +7,7 @@
  * status, duration, request id: never keys or content).
  */
 import type { LogFields } from "../../core/logger.ts";
+import { errorMessage } from "../../core/spawn.ts";
 import { bearerToken } from "../../security/api_keys.ts";
 import type { RoutedHandler } from "../http_handler.ts";
 import { errorCodeOf, errorResponse } from "../responses.ts";
@@ -61,14 +62,16 @@ export const REST_ROUTES: readonly { method: string; path: string; handle: Route
   { method: "GET", path: "/v1/audio/models", handle: listAudioModels },
 ];
 
+/** {@linkcode REST_ROUTES} with their patterns compiled, for dispatch and metrics labels. */
+const ROUTES: readonly Route[] = REST_ROUTES.map(({ method, path, handle }) => ({
+  method,
+  pattern: new URLPattern({ pathname: path }),
+  handle,
+  label: routeLabel(path),
+}));
+
 /** Builds the `/v1/*` handler; mounted by the HTTP handler. */
 export function createRestApi(deps: RestDeps): RoutedHandler {
-  const routes: Route[] = REST_ROUTES.map(({ method, path, handle }) => ({
-    method,
-    pattern: new URLPattern({ pathname: path }),
-    handle,
-    label: routeLabel(path),
-  }));
   const { logger, metrics } = deps;
 
   return async (req, { requestId, client }) => {
@@ -89,7 +92,7 @@ export function createRestApi(deps: RestDeps): RoutedHandler {
         ...fields,
       });
       // A pattern, never the raw path: ids in paths must not become series.
-      metrics?.httpRequest(route ?? routeOf(routes, url.pathname), req.method, status, ms / 1000);
+      metrics?.httpRequest(route ?? restRouteOf(url.pathname), req.method, status, ms / 1000);
     };
 
     // Counted until the response is complete (for a stream: until it ends).
@@ -112,13 +115,13 @@ export function createRestApi(deps: RestDeps): RoutedHandler {
           };
         },
       };
-      response = await dispatch(routes, ctx, (label) => route = label);
+      response = await dispatch(ctx, (label) => route = label);
     } catch (err) {
       const e = toHttpError(err);
       if (e.status >= 500 && !(err instanceof HttpError)) {
         logger.error("http_request_failed", {
           request_id: requestId,
-          error: err instanceof Error ? err.message : String(err),
+          error: errorMessage(err),
         });
       }
       response = e.toResponse();
@@ -159,13 +162,12 @@ function authenticate(req: Request, { keys }: RestDeps): string {
 }
 
 async function dispatch(
-  routes: Route[],
   ctx: RouteContext,
   onRoute: (label: string) => void,
 ): Promise<Response> {
   const path = ctx.url.pathname;
   const allowed: string[] = [];
-  for (const route of routes) {
+  for (const route of ROUTES) {
     // A path without parameters is compared as a string (a URLPattern match costs microseconds).
     const literal = route.label === path && !path.includes(":");
     const match = literal ? undefined : route.pattern.exec({ pathname: path });
@@ -187,22 +189,9 @@ async function dispatch(
   return errorResponse(404, `Unknown route: ${ctx.req.method} ${path}`, { code: "not_found" });
 }
 
-/** The label of the route `path` matches (any method), or `other`. */
-function routeOf(routes: readonly Route[], path: string): string {
-  return routes.find((r) => r.pattern.test({ pathname: path }))?.label ?? OTHER_ROUTE;
-}
-
-let labelled: Route[] | undefined;
-
 /** The route pattern of a `/v1/*` path as a metrics label (`/v1/models/:id`), or `other`. */
 export function restRouteOf(path: string): string {
-  labelled ??= REST_ROUTES.map(({ method, path, handle }) => ({
-    method,
-    pattern: new URLPattern({ pathname: path }),
-    handle,
-    label: routeLabel(path),
-  }));
-  return routeOf(labelled, path);
+  return ROUTES.find((r) => r.pattern.test({ pathname: path }))?.label ?? OTHER_ROUTE;
 }
 
 function decodeParams(groups: Record<string, string | undefined>): Record<string, string> {

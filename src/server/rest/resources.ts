@@ -5,6 +5,7 @@
  */
 import { raceAbort } from "../../core/race_abort.ts";
 import { ChatError } from "../../core/errors.ts";
+import { errorMessage } from "../../core/spawn.ts";
 import type { MemoryStore } from "../../memory/store.ts";
 import type { Personality } from "../../engine/personalities.ts";
 import type { ToolSource, ToolSpec } from "../../tools/tool.ts";
@@ -222,7 +223,7 @@ async function callFrom(ctx: RouteContext, source: ToolSource, kind: string): Pr
     }
     throw new HttpError(
       400,
-      `Tool "${name}" failed: ${err instanceof Error ? err.message : String(err)}`,
+      `Tool "${name}" failed: ${errorMessage(err)}`,
       { code: "tool_error" },
     );
   } finally {
