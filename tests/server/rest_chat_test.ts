@@ -1,30 +1,9 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { OpenAIMock, textReply } from "../helpers/openai_mock.ts";
+import { textReply } from "../helpers/openai_mock.ts";
+import { withMockedServer } from "../helpers/mocked_server.ts";
 import { startTestServer, type TestServer } from "../helpers/test_server.ts";
 import { waitFor } from "../helpers/wait.ts";
-
-/** A yychat server whose provider is the OpenAI mock, and an SDK client pointed at yychat. */
-async function withMockedServer(
-  fn: (ctx: { mock: OpenAIMock; server: TestServer; client: OpenAI }) => Promise<void>,
-  env: Record<string, string> = {},
-): Promise<void> {
-  const mock = await OpenAIMock.start();
-  const server = await startTestServer({
-    OPENAI_BASE_URL: mock.baseUrl,
-    OPENAI_API_KEY: "upstream-test-key",
-    OPENAI_MODEL: "mock-model",
-    PROVIDER_MAX_RETRIES: "0",
-    ...env,
-  });
-  const client = new OpenAI({ apiKey: "unused", baseURL: server.http + "/v1", maxRetries: 0 });
-  try {
-    await fn({ mock, server, client });
-  } finally {
-    await server.close();
-    await mock.close();
-  }
-}
 
 function nowSeconds(): number {
   return Date.now() / 1000;

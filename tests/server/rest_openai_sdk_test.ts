@@ -13,32 +13,11 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from "openai/resources/chat/completions";
-import { OpenAIMock, textReply, toolCallReply } from "../helpers/openai_mock.ts";
-import { startTestServer, type TestServer } from "../helpers/test_server.ts";
+import { textReply, toolCallReply } from "../helpers/openai_mock.ts";
+import { withMockedServer } from "../helpers/mocked_server.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-async function withServer(
-  fn: (ctx: { mock: OpenAIMock; server: TestServer; client: OpenAI }) => Promise<void>,
-  env: Record<string, string> = {},
-): Promise<void> {
-  const mock = await OpenAIMock.start();
-  const server = await startTestServer({
-    OPENAI_BASE_URL: mock.baseUrl,
-    OPENAI_API_KEY: "upstream-test-key",
-    OPENAI_MODEL: "mock-model",
-    PROVIDER_MAX_RETRIES: "0",
-    ...env,
-  });
-  const client = new OpenAI({ apiKey: "unused", baseURL: server.http + "/v1", maxRetries: 0 });
-  try {
-    await fn({ mock, server, client });
-  } finally {
-    await server.close();
-    await mock.close();
-  }
-}
 
 const TOKENS = [
   { token: "{", logprob: -0.01, bytes: [123], top_logprobs: [] },
@@ -86,7 +65,7 @@ const SCHEMA_FORMAT = {
 };
 
 Deno.test("openai SDK: response_format, seed and logprobs reach the provider and come back", async (t) => {
-  await withServer(async ({ mock, client }) => {
+  await withMockedServer(async ({ mock, client }) => {
     await t.step("without streaming", async () => {
       mock.enqueue(jsonReply());
       const reply = await client.chat.completions.create({
@@ -143,7 +122,7 @@ Deno.test("openai SDK: response_format, seed and logprobs reach the provider and
 });
 
 Deno.test("openai SDK: a refusal comes back as refusal, streamed or not", async () => {
-  await withServer(async ({ mock, client }) => {
+  await withMockedServer(async ({ mock, client }) => {
     const refusal = () => ({
       kind: "reply" as const,
       events: [
@@ -175,7 +154,7 @@ const WEATHER: ChatCompletionTool = {
 };
 
 Deno.test("openai SDK: a client tool round trip, without streaming", async () => {
-  await withServer(async ({ mock, client }) => {
+  await withMockedServer(async ({ mock, client }) => {
     mock.enqueue(
       toolCallReply([{ id: "call_w1", name: "lookup_weather", arguments: { city: "Paris" } }]),
       textReply("It is sunny in Paris."),
@@ -228,7 +207,7 @@ Deno.test("openai SDK: a client tool round trip, without streaming", async () =>
 });
 
 Deno.test("openai SDK: a client tool round trip, streaming", async () => {
-  await withServer(async ({ mock, client }) => {
+  await withMockedServer(async ({ mock, client }) => {
     mock.enqueue(
       toolCallReply([{ id: "call_w2", name: "lookup_weather", arguments: { city: "Oslo" } }]),
       textReply("Snow in Oslo."),
@@ -288,7 +267,7 @@ Deno.test("openai SDK: a client tool round trip, streaming", async () => {
 });
 
 Deno.test("openai SDK: a mixed round runs yychat's tool, hands back the client's, and memory keeps the whole exchange", async () => {
-  await withServer(async ({ mock, server, client }) => {
+  await withMockedServer(async ({ mock, server, client }) => {
     mock.enqueue(
       toolCallReply([
         { id: "call_calc", name: "calculator", arguments: { operation: "add", a: 2, b: 3 } },
@@ -343,7 +322,7 @@ Deno.test("openai SDK: a mixed round runs yychat's tool, hands back the client's
 });
 
 Deno.test("openai SDK: a client tool shadows a yychat tool of the same name", async () => {
-  await withServer(async ({ mock, client }) => {
+  await withMockedServer(async ({ mock, client }) => {
     const mine: ChatCompletionTool = {
       type: "function",
       function: { name: "calculator", description: "The client's own calculator" },
@@ -365,7 +344,7 @@ Deno.test("openai SDK: a client tool shadows a yychat tool of the same name", as
 });
 
 Deno.test("openai SDK: an image part reaches the provider; memory keeps a placeholder", async () => {
-  await withServer(async ({ mock, server, client }) => {
+  await withMockedServer(async ({ mock, server, client }) => {
     mock.enqueue(textReply("A red square."));
     const content = [
       { type: "text" as const, text: "What is this?" },
@@ -388,7 +367,7 @@ Deno.test("openai SDK: an image part reaches the provider; memory keeps a placeh
 });
 
 Deno.test("openai SDK: an upstream 4xx keeps its status and message", async (t) => {
-  await withServer(async ({ mock, client }) => {
+  await withMockedServer(async ({ mock, client }) => {
     for (const stream of [false, true]) {
       await t.step(`400 (stream: ${stream})`, async () => {
         mock.enqueue({
@@ -450,7 +429,7 @@ Deno.test("openai SDK: an upstream 4xx keeps its status and message", async (t) 
 });
 
 Deno.test("openai SDK: an upstream 429 keeps its Retry-After", async () => {
-  await withServer(async ({ mock, client }) => {
+  await withMockedServer(async ({ mock, client }) => {
     for (const stream of [false, true]) {
       mock.enqueue({
         kind: "error",
@@ -477,7 +456,7 @@ Deno.test("openai SDK: an upstream 429 keeps its Retry-After", async () => {
 });
 
 Deno.test("openai SDK: an upstream 5xx is retried (PROVIDER_MAX_RETRIES), then 502", async () => {
-  await withServer(async ({ mock, client }) => {
+  await withMockedServer(async ({ mock, client }) => {
     mock.enqueue(
       { kind: "error", status: 503, message: "Overloaded", headers: { "retry-after-ms": "5" } },
       textReply("Recovered"),
@@ -509,7 +488,7 @@ Deno.test("openai SDK: an upstream 5xx is retried (PROVIDER_MAX_RETRIES), then 5
 });
 
 Deno.test("openai SDK: with conversation_id, the tool results alone continue a handed-back reply", async () => {
-  await withServer(async ({ mock, server, client }) => {
+  await withMockedServer(async ({ mock, server, client }) => {
     mock.enqueue(
       toolCallReply([{ id: "call_solo", name: "lookup_weather", arguments: { city: "Lima" } }]),
       textReply("Lima is foggy."),
@@ -546,7 +525,7 @@ Deno.test("openai SDK: with conversation_id, the tool results alone continue a h
 });
 
 Deno.test("openai SDK: a tool_choice that forces a call holds for the first model call only", async () => {
-  await withServer(async ({ mock, client }) => {
+  await withMockedServer(async ({ mock, client }) => {
     mock.enqueue(
       toolCallReply([{
         id: "c1",
