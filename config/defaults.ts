@@ -57,9 +57,9 @@ export const DEFAULTS = {
   streamResumeTotalBytes: 64 * 1024 * 1024,
   /** Sockets or responses subscribed to one reply at once. */
   streamMaxSubscribers: 8,
-  /** Relative to the working directory (data belongs to whoever runs the server). */
   /** Seconds a cluster node's lease lasts without a heartbeat (heartbeats every quarter of it). */
   nodeTtlSeconds: 10,
+  /** Relative to the working directory (data belongs to whoever runs the server). */
   dataDir: "./data",
   /** The shipped `config/mcp.json` (an explicit `YYCHAT_MCP_CONFIG` is read from the working directory). */
   mcpConfigPath: shipped("./mcp.json"),

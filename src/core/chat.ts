@@ -81,6 +81,17 @@ export interface Logprobs {
   refusal?: unknown[];
 }
 
+/** `b`'s token lists after `a`'s (the pieces of one reply, in order). */
+export function concatLogprobs(a: Logprobs | undefined, b: Logprobs): Logprobs {
+  if (a === undefined) return { ...b };
+  const out: Logprobs = {};
+  const content = [...(a.content ?? []), ...(b.content ?? [])];
+  const refusal = [...(a.refusal ?? []), ...(b.refusal ?? [])];
+  if (a.content !== undefined || b.content !== undefined) out.content = content;
+  if (a.refusal !== undefined || b.refusal !== undefined) out.refusal = refusal;
+  return out;
+}
+
 /**
  * A tool the client defines and runs itself: its `tools[]` entry, kept as
  * sent and offered upstream next to yychat's own tools. Calls to it end the

@@ -5,15 +5,16 @@
  */
 import { raceAbort } from "../core/race_abort.ts";
 import { ChatError } from "../core/errors.ts";
-import type {
-  ChatMessage,
-  EngineEvent,
-  EngineRequest,
-  FinishReason,
-  GenerationParams,
-  Logprobs,
-  ToolCall,
-  Usage,
+import {
+  type ChatMessage,
+  concatLogprobs,
+  type EngineEvent,
+  type EngineRequest,
+  type FinishReason,
+  type GenerationParams,
+  type Logprobs,
+  type ToolCall,
+  type Usage,
 } from "../core/chat.ts";
 import { addUsage } from "./provider.ts";
 import type { Provider } from "./provider.ts";
@@ -245,7 +246,7 @@ export class ChatEngine {
           roundText += event.content;
           content += event.content;
           if (event.refusal !== undefined) refusal = (refusal ?? "") + event.refusal;
-          if (wantLogprobs && event.logprobs) logprobs = appendLogprobs(logprobs, event.logprobs);
+          if (wantLogprobs && event.logprobs) logprobs = concatLogprobs(logprobs, event.logprobs);
           yield event;
         } else if (event.type === "tool_calls") {
           calls = event.calls;
@@ -313,13 +314,15 @@ export class ChatEngine {
       }
       if (!stored) this.#logger.info("memory_turn_dropped", { reason: "conversation_cleared" });
     }
-    this.#logger.debug("engine_done", {
-      model,
-      finish_reason: finishReason,
-      tool_calls: turn.filter((m) => m.role === "tool").length,
-      client_tool_calls: handBack?.length ?? 0,
-      chars: content.length,
-    });
+    if (this.#logger.enabled("debug")) {
+      this.#logger.debug("engine_done", {
+        model,
+        finish_reason: finishReason,
+        tool_calls: turn.filter((m) => m.role === "tool").length,
+        client_tool_calls: handBack?.length ?? 0,
+        chars: content.length,
+      });
+    }
     const done: Extract<EngineEvent, { type: "done" }> = {
       type: "done",
       finishReason,
@@ -518,11 +521,4 @@ function paramsForRound(
   const choice = params.tool_choice;
   if (choice === undefined || choice === "auto" || choice === "none") return params;
   return { ...params, tool_choice: "auto" };
-}
-
-function appendLogprobs(into: Logprobs | undefined, add: Logprobs): Logprobs {
-  const out: Logprobs = into ?? {};
-  if (add.content) out.content = out.content ? out.content.concat(add.content) : add.content;
-  if (add.refusal) out.refusal = out.refusal ? out.refusal.concat(add.refusal) : add.refusal;
-  return out;
 }

@@ -21,13 +21,14 @@
  */
 import { sseBatches } from "./sse.ts";
 import { ChatError } from "../core/errors.ts";
-import type {
-  ChatMessage,
-  ClientTool,
-  FinishReason,
-  Logprobs,
-  ToolCall,
-  Usage,
+import {
+  type ChatMessage,
+  type ClientTool,
+  concatLogprobs,
+  type FinishReason,
+  type Logprobs,
+  type ToolCall,
+  type Usage,
 } from "../core/chat.ts";
 import type { Provider, ProviderCallOptions, ProviderEvent, ProviderRequest } from "./provider.ts";
 import type { ToolSpec } from "../tools/tool.ts";
@@ -317,7 +318,7 @@ export class OpenAIProvider implements Provider {
             if (typeof delta.refusal === "string") refusal = (refusal ?? "") + delta.refusal;
             if (delta.tool_calls) { for (const tc of delta.tool_calls) assembler.add(tc); }
           }
-          if (choice.logprobs) logprobs = appendLogprobs(logprobs, choice.logprobs);
+          if (choice.logprobs) logprobs = concatLogprobs(logprobs, logprobsOf(choice.logprobs));
           if (choice.finish_reason) finishReason = FINISH_REASONS[choice.finish_reason] ?? "stop";
         }
       }
@@ -547,14 +548,6 @@ function logprobsOf(raw: Logprobs): Logprobs {
   if (Array.isArray(raw.content)) out.content = raw.content;
   if (Array.isArray(raw.refusal)) out.refusal = raw.refusal;
   return out;
-}
-
-function appendLogprobs(into: Logprobs | undefined, raw: Logprobs): Logprobs {
-  const add = logprobsOf(raw);
-  if (into === undefined) return add;
-  if (add.content) into.content = into.content ? into.content.concat(add.content) : add.content;
-  if (add.refusal) into.refusal = into.refusal ? into.refusal.concat(add.refusal) : add.refusal;
-  return into;
 }
 
 /** Whether to retry a failed answer: the provider's `x-should-retry`, else by status. */

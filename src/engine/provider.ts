@@ -1,9 +1,8 @@
 /**
  * The provider port: how the chat engine talks to a model. One method yields
  * the answer as events whether the provider streamed it or sent it whole
- * (`stream: false`: one `delta` with all the text); callers that want one
- * value collect the events with {@linkcode collectCompletion}. Implementations: `openai_provider.ts` (any
- * OpenAI-compatible endpoint, the only importer of `openai`) and
+ * (`stream: false`: one `delta` with all the text). Implementations:
+ * `openai_provider.ts` (any OpenAI-compatible endpoint, over `fetch`) and
  * `offline_provider.ts` (the built-in demo provider).
  */
 import type {
@@ -63,38 +62,6 @@ export interface Provider {
   /** True for the built-in demo provider, so callers can say so. */
   readonly offline: boolean;
   complete(request: ProviderRequest, options: ProviderCallOptions): AsyncIterable<ProviderEvent>;
-}
-
-/** A provider answer collected into one value (non-streaming callers). */
-export interface CollectedCompletion {
-  content: string;
-  toolCalls: ToolCall[];
-  finishReason: FinishReason;
-  usage?: Usage;
-  model?: string;
-}
-
-/** Drains one `complete()` stream into a single answer. */
-export async function collectCompletion(
-  provider: Provider,
-  request: ProviderRequest,
-  options: ProviderCallOptions,
-): Promise<CollectedCompletion> {
-  let content = "";
-  const toolCalls: ToolCall[] = [];
-  let finish: Extract<ProviderEvent, { type: "finish" }> | undefined;
-  for await (const event of provider.complete(request, options)) {
-    if (event.type === "delta") content += event.content;
-    else if (event.type === "tool_calls") toolCalls.push(...event.calls);
-    else finish = event;
-  }
-  return {
-    content,
-    toolCalls,
-    finishReason: finish?.finishReason ?? "stop",
-    usage: finish?.usage,
-    model: finish?.model,
-  };
 }
 
 /** Adds two usages (their detail objects field by field); either may be unknown. */

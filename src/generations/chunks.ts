@@ -3,7 +3,7 @@
  * goes out at once, later ones are coalesced per macrotask, and every chunk
  * is cut to fit the outbound size limit without splitting a surrogate pair.
  */
-import type { Logprobs } from "../core/chat.ts";
+import { concatLogprobs, type Logprobs } from "../core/chat.ts";
 
 /** Longest chunk, in UTF-16 units; longer deltas are split. */
 export const MAX_CHUNK_CHARS = 16 * 1024;
@@ -84,17 +84,6 @@ export class ChunkCoalescer {
       this.#send(chunk);
     }
   }
-}
-
-/** `b`'s token lists after `a`'s. */
-export function concatLogprobs(a: Logprobs | undefined, b: Logprobs): Logprobs {
-  if (a === undefined) return { ...b };
-  const out: Logprobs = {};
-  const content = [...(a.content ?? []), ...(b.content ?? [])];
-  const refusal = [...(a.refusal ?? []), ...(b.refusal ?? [])];
-  if (a.content !== undefined || b.content !== undefined) out.content = content;
-  if (a.refusal !== undefined || b.refusal !== undefined) out.refusal = refusal;
-  return out;
 }
 
 /**

@@ -44,8 +44,6 @@ export interface YychatMetricsOptions {
   closeCodes?: readonly number[];
   /** MCP server states (`yychat_mcp_servers{state}`). */
   mcpStates?: readonly string[];
-  /** Share series with this registry (default: a new one). */
-  registry?: MetricsRegistry;
 }
 
 /** Every yychat metric, registered on one registry. */
@@ -77,7 +75,7 @@ export class YychatMetrics {
   readonly clusterNodes: Gauge;
 
   constructor(options: YychatMetricsOptions = {}) {
-    const r = this.registry = options.registry ?? new MetricsRegistry();
+    const r = this.registry = new MetricsRegistry();
     const errorCodes = options.errorCodes ?? Object.keys(ERROR_CODES);
     const messageTypes = [...(options.messageTypes ?? []), INVALID_MESSAGE_TYPE];
 

@@ -2,11 +2,11 @@
  * Exposure policy: without an API key the server stays on loopback, and a
  * public bind without a key refuses to start unless explicitly allowed.
  */
+import { isLoopbackName } from "./request_policy.ts";
 
-/** Whether `host` only accepts connections from this machine. */
+/** Whether `host` only accepts connections from this machine (a bind address may be a bare `::1`). */
 export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host === "[::1]" ||
-    /^127\.\d+\.\d+\.\d+$/.test(host);
+  return host === "::1" || isLoopbackName(host);
 }
 
 /** Refuses configurations that would expose the server without a key. */

@@ -33,6 +33,8 @@ export interface RequestMeta {
   /** The client's `X-Request-Id` when valid, else a new one; echoed and logged. */
   requestId: string;
   client: ClientInfo;
+  /** `req.url`, parsed once by the front door. */
+  url: URL;
 }
 
 /** A handler behind the front door (the REST API). */
@@ -69,7 +71,8 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
       ? incoming
       : `req_${crypto.randomUUID().replaceAll("-", "")}`;
     const refusal = deps.policy.refusal(req, client);
-    const path = new URL(req.url).pathname;
+    const url = new URL(req.url);
+    const path = url.pathname;
     const started = performance.now();
     let response: Response;
     // The REST API records its own requests: a stream ends long after its response is returned.
@@ -89,7 +92,7 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
     } else {
       recorded = path.startsWith("/v1/") && deps.rest !== undefined &&
         deps.supervisor.status === "running";
-      response = await route(req, { requestId, client }, deps);
+      response = await route(req, { requestId, client, url }, deps);
       // The upgrade's 101 belongs to the runtime; everything else is ours to stamp.
       if (response.status === 101) {
         recordHttp(deps.metrics, "/ws/chat", req, response, started);
@@ -108,7 +111,7 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
 }
 
 function route(req: Request, meta: RequestMeta, deps: HttpDeps): Promise<Response> {
-  const path = new URL(req.url).pathname;
+  const path = meta.url.pathname;
   if (path === "/ws/chat") return upgradeToWebSocket(req, meta.client, deps);
   const described = deps.observability?.(req, path);
   if (described !== undefined) return described;

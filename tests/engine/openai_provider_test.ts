@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { engineFailure } from "../helpers/engine_failure.ts";
 import { OpenAIProvider, ToolCallAssembler } from "../../src/engine/openai_provider.ts";
 import type { OpenAIProviderOptions } from "../../src/engine/openai_provider.ts";
-import { collectCompletion } from "../../src/engine/provider.ts";
-import type { ProviderEvent } from "../../src/engine/provider.ts";
+import type { ProviderEvent, ProviderRequest } from "../../src/engine/provider.ts";
+import type { FinishReason, ToolCall } from "../../src/core/chat.ts";
 import { OpenAIMock, textReply, toolCallReply } from "../helpers/openai_mock.ts";
 import type { MockResponse } from "../helpers/openai_mock.ts";
 
@@ -37,6 +37,23 @@ async function events(p: OpenAIProvider, signal = AbortSignal_()): Promise<Provi
   for await (const e of p.complete({ messages: USER }, { signal })) out.push(e);
   return out;
 }
+/** Drains one `complete()` stream into a single answer. */
+async function collectCompletion(
+  provider: OpenAIProvider,
+  request: ProviderRequest,
+  options: { signal: AbortSignal },
+): Promise<{ content: string; toolCalls: ToolCall[]; finishReason: FinishReason }> {
+  let content = "";
+  const toolCalls: ToolCall[] = [];
+  let finishReason: FinishReason = "stop";
+  for await (const event of provider.complete(request, options)) {
+    if (event.type === "delta") content += event.content;
+    else if (event.type === "tool_calls") toolCalls.push(...event.calls);
+    else finishReason = event.finishReason;
+  }
+  return { content, toolCalls, finishReason };
+}
+
 // A never-aborting signal per call.
 function AbortSignal_(): AbortSignal {
   return new AbortController().signal;

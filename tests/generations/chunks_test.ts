@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ChunkBody, ChunkCoalescer, concatLogprobs } from "../../src/generations/chunks.ts";
+import { type ChunkBody, ChunkCoalescer } from "../../src/generations/chunks.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -42,12 +42,4 @@ Deno.test("ChunkCoalescer keeps the log probabilities with the first piece of a 
   assert.deepEqual(sent.map((s) => s.content), ["abcd", "efgh", "ij"]);
   assert.deepEqual(sent[0]!.logprobs, { content: [{ token: "abcdefghij" }] });
   assert.equal(sent[1]!.logprobs, undefined);
-});
-
-Deno.test("concatLogprobs() appends both lists in order", () => {
-  assert.deepEqual(concatLogprobs(undefined, { content: [1] }), { content: [1] });
-  assert.deepEqual(concatLogprobs({ content: [1] }, { content: [2], refusal: [3] }), {
-    content: [1, 2],
-    refusal: [3],
-  });
 });

@@ -74,9 +74,8 @@ const ROUTES: readonly Route[] = REST_ROUTES.map(({ method, path, handle }) => (
 export function createRestApi(deps: RestDeps): RoutedHandler {
   const { logger, metrics } = deps;
 
-  return async (req, { requestId, client }) => {
+  return async (req, { requestId, client, url }) => {
     const started = performance.now();
-    const url = new URL(req.url);
     let deferred = false;
     /** The matched route pattern, once dispatch found one. */
     let route: string | undefined;

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { ConversationId } from "../../core/ids.ts";
 import { generationParamsShape } from "../../protocol/generation_params.ts";
+import { TOOL_NAME_PATTERN } from "../../tools/mcp_tool_names.ts";
 
 /**
  * A content part, kept as the client sent it. Text (and refusal) parts must
@@ -72,10 +73,7 @@ export type ChatMessageIn = z.infer<typeof ChatMessageIn>;
 const ClientToolIn = z.looseObject({
   type: z.literal("function", { message: 'only "function" tools are supported' }),
   function: z.looseObject({
-    name: z.string().regex(
-      /^[a-zA-Z0-9_-]{1,64}$/,
-      "must match ^[a-zA-Z0-9_-]{1,64}$",
-    ),
+    name: z.string().regex(TOOL_NAME_PATTERN, `must match ${TOOL_NAME_PATTERN.source}`),
     description: z.string().optional(),
     parameters: z.record(z.string(), z.unknown()).optional(),
   }),
