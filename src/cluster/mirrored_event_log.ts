@@ -55,12 +55,15 @@ export class MirroredEventLog implements EventLog {
     if (this.#mirrored.delete(key)) this.#redis.finish(key, atMs);
   }
 
+  // While Redis is down, what only Redis knows is unknown here: a resume of
+  // another node's generation is `resume_unavailable`, not a fault.
   async get(key: string): Promise<GenerationRecord | undefined> {
-    return await this.#local.get(key) ?? await this.#redis.get(key);
+    return await this.#local.get(key) ?? await this.#redis.get(key).catch(() => undefined);
   }
 
   async read(key: string, afterSeq: number): Promise<LogRead | undefined> {
-    return await this.#local.read(key, afterSeq) ?? await this.#redis.read(key, afterSeq);
+    return await this.#local.read(key, afterSeq) ??
+      await this.#redis.read(key, afterSeq).catch(() => undefined);
   }
 
   expire(nowMs: number): void {

@@ -40,9 +40,22 @@ Deno.test({
       // Still serving: new connections and replies on this node's own limits.
       cluster.mock.enqueue(textReply("Still here."));
       const during = (await TestClient.connect(a!.ws)).client;
-      during.send({ type: "text_message", content: "are you there?" });
-      assert.equal((await during.until("stream_end")).at(-1)!.full_content, "Still here.");
+      during.send({ type: "text_message", content: "are you there?", request_id: "during" });
+      const duringEvents = await during.until("stream_end");
+      assert.equal(duringEvents.at(-1)!.full_content, "Still here.");
       await during.close();
+      // Elsewhere it cannot be resumed while Redis is down: unavailable, not a fault.
+      await waitFor(async () => await health(b!.http) === "degraded", 10_000, "B degraded");
+      const elsewhere = (await TestClient.connect(b!.ws)).client;
+      elsewhere.send({
+        type: "resume",
+        request_id: "during",
+        resume_token: duringEvents.find((e) => e.type === "processing_start")!.resume_token,
+        last_seq: 0,
+      });
+      const refused = await elsewhere.next();
+      assert.equal((refused.error as { code: string }).code, "resume_unavailable");
+      await elsewhere.close();
 
       await cluster.redis.start();
       await waitFor(async () => await health(a!.http) === "ok", 15_000, "recovered");
