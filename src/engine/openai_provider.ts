@@ -19,7 +19,7 @@
  * parsing) cost as much CPU per request as everything else yychat does, on
  * the path every completion takes (`docs/BENCHMARKS.md`).
  */
-import { sseBatches } from "./sse.ts";
+import { sseBatches } from "../core/sse.ts";
 import { ChatError } from "../core/errors.ts";
 import {
   type ChatMessage,

@@ -137,24 +137,3 @@ export async function readText(res: Response, maxBytes: number): Promise<string>
   }
   return out + decoder.decode();
 }
-
-/** The JSON payloads of an SSE body (`data:` lines), each line bounded. */
-export async function* sseData(
-  body: ReadableStream<Uint8Array>,
-  maxLineBytes = 1024 * 1024,
-): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let partial = "";
-  for await (const chunk of body) {
-    partial += decoder.decode(chunk, { stream: true });
-    if (partial.length > maxLineBytes && !partial.includes("\n")) {
-      throw new ChatError("upstream_error", "The speech server sent an SSE line over 1 MiB");
-    }
-    const parts = partial.split(/\r?\n/);
-    partial = parts.pop()!;
-    for (const line of parts) {
-      if (line.startsWith("data:")) yield line.slice(5).trim();
-    }
-  }
-  if (partial.startsWith("data:")) yield partial.slice(5).trim();
-}

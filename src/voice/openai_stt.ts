@@ -7,6 +7,7 @@
  * stream (Whisper-style servers answer JSON) gives one delta.
  */
 import { ChatError } from "../core/errors.ts";
+import { sseData } from "../core/sse.ts";
 import type {
   AudioContainer,
   AudioInput,
@@ -25,12 +26,13 @@ import {
   type HttpSpeechOptions,
   readText,
   requestScope,
-  sseData,
   upstreamError,
 } from "./openai_http.ts";
 import { pcmToWav } from "./wav.ts";
 
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+/** Longest SSE line of a streamed transcription. */
+const MAX_SSE_LINE_CHARS = 1024 * 1024;
 
 const FILE_TYPES: Record<AudioContainer, [string, string]> = {
   wav: ["audio.wav", "audio/wav"],
@@ -110,13 +112,17 @@ export class OpenAICompatibleStt implements SpeechToText {
         return;
       }
       let text = "";
-      const events = sseData(res.body);
+      const events = sseData(res.body, { maxLineChars: MAX_SSE_LINE_CHARS });
       for (;;) {
         let next: IteratorResult<string>;
         try {
           next = await events.next();
         } catch (err) {
-          throw call.fail(err);
+          throw call.fail(
+            err instanceof RangeError
+              ? new ChatError("upstream_error", "The speech server sent an SSE line over 1 MiB")
+              : err,
+          );
         }
         if (next.done || next.value === "[DONE]") break;
         const event = parseJson(next.value);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sseBatches, sseData } from "../../src/engine/sse.ts";
+import { sseBatches, sseData } from "../../src/core/sse.ts";
 
 function body(
   parts: (string | Uint8Array)[],
