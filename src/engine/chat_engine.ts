@@ -21,7 +21,7 @@ import type { Provider } from "./provider.ts";
 import { PendingRounds } from "./pending_rounds.ts";
 import { renderSystemPrompt } from "./personalities.ts";
 import type { Personalities, Personality } from "./personalities.ts";
-import type { MemoryStore } from "../memory/store.ts";
+import { type MemoryStore, memoryUnavailable } from "../memory/store.ts";
 import type { ToolSource, ToolSpec } from "../tools/tool.ts";
 import type { Logger } from "../core/logger.ts";
 import { silentLogger } from "../core/logger.ts";
@@ -381,10 +381,7 @@ export class ChatEngine {
    * code; the details go to the log only.
    */
   #memoryFailure(operation: "context" | "append", err: unknown): ChatError {
-    this.#logger.warn("memory_failed", { operation, error: String(err) });
-    return new ChatError("memory_unavailable", "Conversation memory is unavailable", {
-      cause: err,
-    });
+    return memoryUnavailable(this.#logger, operation, err);
   }
 
   /** Runs one call; every failure becomes an `{"error": …}` result, never a throw. */

@@ -12,6 +12,8 @@
  * `appendTurn` wrote nothing.
  */
 import type { ChatMessage } from "../core/chat.ts";
+import { ChatError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
 
 /** A stored message with its bookkeeping. */
 export interface MemoryEntry extends ChatMessage {
@@ -92,4 +94,13 @@ export interface MemoryStore {
   clear(namespace: string, conversationId: string): Promise<number>;
   /** Releases the store; later calls reject. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * The error for a store call that failed (database down), logged once as
+ * `memory_failed`: clients get `memory_unavailable` (503), never the cause.
+ */
+export function memoryUnavailable(logger: Logger, operation: string, err: unknown): ChatError {
+  logger.warn("memory_failed", { operation, error: String(err) });
+  return new ChatError("memory_unavailable", "Conversation memory is unavailable", { cause: err });
 }

@@ -4,9 +4,8 @@
  * Lists use OpenAI's `{"object":"list","data":[…]}` envelope.
  */
 import { raceAbort } from "../../core/race_abort.ts";
-import { ChatError } from "../../core/errors.ts";
 import { errorMessage } from "../../core/spawn.ts";
-import type { MemoryStore } from "../../memory/store.ts";
+import { type MemoryStore, memoryUnavailable } from "../../memory/store.ts";
 import type { Personality } from "../../engine/personalities.ts";
 import type { ToolSource, ToolSpec } from "../../tools/tool.ts";
 import { json } from "../responses.ts";
@@ -105,10 +104,7 @@ async function memoryCall<T>(
   try {
     return await fn(ctx.deps.services.memory);
   } catch (err) {
-    ctx.deps.logger.warn("memory_failed", { operation, error: String(err) });
-    throw new ChatError("memory_unavailable", "Conversation memory is unavailable", {
-      cause: err,
-    });
+    throw memoryUnavailable(ctx.deps.logger, operation, err);
   }
 }
 
