@@ -5,22 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { DOCS_CSP } from "../../src/server/api_docs.ts";
+import { CHROMIUM, CHROMIUM_FLAGS, hasChromium, warnIfNoChromium } from "../helpers/chromium.ts";
 import { startTestServer } from "../helpers/test_server.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasChromium) {
-  console.warn(
-    "chromium not found: the /docs rendering test is IGNORED. " +
-      "Install it with `apt-get install chromium` (.ci/run does).",
-  );
-}
+warnIfNoChromium("the /docs rendering test");
 
 Deno.test("GET /docs serves the viewer, and every asset it links answers 200 under the CSP", async () => {
   const server = await startTestServer({ LOG_LEVEL: "silent", YYCHAT_API_KEY: "sk-docs-test-1" });
@@ -83,13 +71,7 @@ Deno.test({
       // The deep link opens one operation, so its request schema is rendered too.
       const child = new Deno.Command(CHROMIUM, {
         args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
+          ...CHROMIUM_FLAGS,
           "--enable-logging=stderr",
           "--v=0",
           "--virtual-time-budget=10000",
