@@ -5,6 +5,7 @@
  */
 import type { z } from "zod";
 import { HttpError } from "./errors.ts";
+import { errorMessage } from "../../core/spawn.ts";
 
 /**
  * Reads at most `maxBytes` of `req`'s body. A declared `Content-Length` over
@@ -94,7 +95,7 @@ export async function readJsonBody<S extends z.ZodType>(
   } catch (err) {
     throw new HttpError(
       400,
-      `The request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+      `The request body is not valid JSON: ${errorMessage(err)}`,
       { code: "invalid_json" },
     );
   }
